@@ -1,0 +1,1 @@
+"""Checks: validation findings and cross-source reconciliation (pure functions over arrays)."""

@@ -1,0 +1,316 @@
+"""The ``voteaudit`` command line: a thin layer over ingest, store, checks, stats and report.
+
+Every command takes ``--db`` (default ``./voteaudit.duckdb``; ``postgresql://...`` selects the
+server store) and ``--json`` (exactly one JSON document on stdout, nothing else there). Errors go
+to stderr with a non-zero exit code and name the file, row/field and problem.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from voteaudit.model import Kind, VoteauditError
+from voteaudit.store import DEFAULT_DB, Store, open_store
+
+app = typer.Typer(
+    help="Check announced election results against precinct-level evidence.\n\n"
+         "Typical session: `voteaudit ingest` each source's table-level results, `voteaudit announce` the "
+         "authority's bulletins, then `voteaudit compare`, `estimate`, `forensics` and `report`. "
+         "`voteaudit demo --out DIR` runs it all on Venezuela 2024.",
+    no_args_is_help=True, rich_markup_mode="markdown", pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[str, typer.Option("--db", help="Store: a DuckDB file path, or a postgresql:// URL.",
+                                    envvar="VOTEAUDIT_DB")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+
+
+def emit(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn voteaudit errors into a one-line message on stderr and exit code 2."""
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VoteauditError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+@contextmanager
+def progress(quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step on a terminal; silent with --json or when not a terminal."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  transient=True, disable=quiet or not err.is_terminal) as bar:
+        task = bar.add_task("starting")
+        yield lambda text: bar.update(task, description=text)
+
+
+@contextmanager
+def store_at(db: str, *, read_only: bool = False) -> Iterator[Store]:
+    store = open_store(db, read_only=read_only and not db.startswith("postgres"))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@app.command()
+@handle_errors
+def ingest(
+    file: Annotated[Path, typer.Argument(help="Results file: CSV/TSV (.gz ok), XLSX, Parquet, JSON lines, "
+                                              "or NIST SP 1500-100 CDF JSON.")],
+    source: Annotated[str, typer.Option("--source", help="Name of the source, e.g. 'authority' or 'party-actas'.")],
+    kind: Annotated[Kind, typer.Option("--kind", help="Who produced it.")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML file mapping columns (see docs).")] = None,
+    unit: Annotated[list[str] | None, typer.Option(
+        "--unit", help="Column identifying a table; repeat, outermost level first (state, ..., table).")] = None,
+    unit_name: Annotated[list[str] | None, typer.Option(
+        "--unit-name", help="Column with the display name of each --unit level, in the same order.")] = None,
+    level: Annotated[list[str] | None, typer.Option(
+        "--level", help="Name of each hierarchy level (default: the --unit column names).")] = None,
+    registered: Annotated[str | None, typer.Option("--registered", help="Column of registered voters.")] = None,
+    candidate: Annotated[list[str] | None, typer.Option(
+        "--candidate", help="Wide files: a column of votes for one candidate/selection; repeat per column.")] = None,
+    long: Annotated[tuple[str, str] | None, typer.Option(
+        "--long", help="Long files: CANDIDATE_COL VOTES_COL (one row per table and candidate).")] = None,
+    valid: Annotated[str | None, typer.Option("--valid", help="Column of stated valid votes.")] = None,
+    null: Annotated[str | None, typer.Option("--null", help="Column of null votes.")] = None,
+    blank: Annotated[str | None, typer.Option("--blank", help="Column of blank votes.")] = None,
+    cast: Annotated[str | None, typer.Option("--cast", help="Column of ballots cast/issued.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, tsv, xlsx, parquet, jsonl or nist "
+                                                             "(default: from the extension).")] = None,
+    delimiter: Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter (default: detected).")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding (default: detected).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name (default: the first).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Reject the file if any record is implausible "
+                                                          "(default: keep and flag).")] = False,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest one source's table-level results (the whole file, or nothing).
+
+    Example (wide CSV, one column per candidate):
+
+        voteaudit ingest results.csv --source authority --kind official
+            --unit state --unit district --unit table --registered registered
+            --candidate "Candidate A" --candidate "Candidate B"
+
+    Malformed files are rejected whole with the file, row and column named. Implausible records
+    (votes above registered, sums that don't add up, conflicting copies) are kept and flagged.
+    Ingesting the same file again changes nothing.
+    """
+    from voteaudit.ingest import ingest_file
+    from voteaudit.ingest.mapping import Mapping, load_mapping
+
+    if fmt and fmt.lower() == "nist":
+        m = None
+    elif mapping is not None:
+        m = load_mapping(mapping)
+        for attr, value in (("format", fmt), ("delimiter", delimiter), ("encoding", encoding), ("sheet", sheet)):
+            if value:
+                setattr(m, attr, value)
+    elif unit:
+        m = Mapping(units=list(unit), unit_names=list(unit_name or []), levels=list(level) if level else None,
+                    registered=registered, cast=cast, valid=valid, null=null, blank=blank,
+                    candidates=list(candidate or []), long=tuple(long) if long and long[0] else None,
+                    format=fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    else:
+        m = None
+    with progress(as_json) as step, store_at(db) as store:
+        step(f"reading and validating {file.name}")
+        result = ingest_file(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt)
+    if as_json:
+        emit(result.to_dict())
+        return
+    if result.status == "already imported":
+        out.print(f"{file}: already imported for source [bold]{source}[/] — nothing changed.")
+        return
+    out.print(f"{file}: {result.rows:,} rows -> {result.records_added:,} records for source [bold]{source}[/]"
+              f" ({result.identical_copies:,} identical copies, {result.conflicts:,} units with conflicting copies).")
+    for flag, n in result.flags.items():
+        out.print(f"  flagged {flag}: {n:,}")
+
+
+@app.command()
+@handle_errors
+def announce(
+    file: Annotated[Path, typer.Argument(help="Bulletins as JSON or CSV (see `voteaudit.ingest.bulletins`).")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the totals the authority announced (one or more bulletins, any level).
+
+    JSON: `{"bulletins": [{"name": ..., "announced": ..., "results": [{"candidate": ..., "votes": ...,
+    "stated_pct": ...}], "registered": ..., "cast": ..., "valid": ..., "null": ...}],
+    "registry": {"units": ..., "registered": ...}}`. CSV: columns bulletin, candidate, votes
+    (+ optional announced, unit, stated_pct, ...).
+    """
+    from voteaudit.ingest import sha256_file
+    from voteaudit.ingest.bulletins import read_bulletins
+
+    bulletins, universe = read_bulletins(file)
+    digest = sha256_file(file)
+    for b in bulletins:
+        b.sha256 = digest
+    with store_at(db) as store:
+        added = store.write_bulletins(bulletins, universe)
+    doc = {"file": str(file), "bulletins": [b.name for b in bulletins], "added": added, "universe": universe}
+    if as_json:
+        emit(doc)
+    else:
+        out.print(f"{file}: {len(added)} bulletin(s) added ({', '.join(added) or 'none new'}).")
+
+
+@app.command()
+@handle_errors
+def compare(
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+    top: Annotated[int, typer.Option("--top", help="How many of the largest disagreements to list.")] = 20,
+) -> None:
+    """Compare every source with every other and with the announced bulletins.
+
+    Shows totals and shares per source, coverage, units only in one source, tables where sources
+    disagree (largest first) and each source against each bulletin.
+    """
+    from voteaudit.report.summary import build_summary
+
+    with progress(as_json) as step, store_at(db, read_only=True) as store:
+        step("comparing sources")
+        doc = build_summary(store, top=top)
+    if as_json:
+        emit(doc)
+        return
+    print_summary(doc)
+
+
+def print_summary(doc: dict[str, Any]) -> None:
+    cands: list[str] = []
+    for s in doc["sources"]:
+        for c in sorted(s["totals"], key=lambda c: -s["totals"][c]):
+            if c not in cands:
+                cands.append(c)
+    table = Table(title="Totals by source (share of valid votes)")
+    table.add_column("candidate")
+    for s in doc["sources"]:
+        table.add_column(f"{s['name']} ({s['kind']})", justify="right")
+    for c in cands:
+        table.add_row(c, *[f"{s['totals'].get(c, 0):,} ({100 * s['shares'].get(c, 0):.2f}%)" for s in doc["sources"]])
+    table.add_row("tables", *[f"{s['units']:,} ({100 * (s['coverage'] or 0):.1f}%)" for s in doc["sources"]])
+    out.print(table)
+    for p in doc["comparison"]["pairs"]:
+        out.print(f"[bold]{p['a']} vs {p['b']}[/]: {p['common_units']:,} tables in both, {p['differ']:,} differ; "
+                  f"{p['only_a']:,} only in {p['a']}, {p['only_b']:,} only in {p['b']}.")
+        for d in p["largest_disagreements"][:5]:
+            out.print(f"  {d['unit']} {d['name']}: {d['size']:,} votes apart {d['difference']}")
+    for c in doc["comparison"]["announced"]:
+        parts = ", ".join(f"{n} {r['difference']:+,} ({r['difference_pp']:+.2f} pp)"
+                          for n, r in c["candidates"].items())
+        out.print(f"[bold]{c['bulletin']}[/] minus {c['source']}: {parts}")
+
+
+@app.command()
+@handle_errors
+def conflicts(
+    source: Annotated[str, typer.Option("--source", help="Source to inspect.")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """List tables for which one source holds differing copies, with each copy's provenance."""
+    with store_at(db, read_only=True) as store:
+        items = store.conflicts(source)
+    if as_json:
+        emit(items)
+        return
+    for item in items:
+        out.print(f"[bold]{item['unit']}[/]: {len(item['copies'])} copies")
+        for c in item["copies"]:
+            p = c["provenance"]
+            out.print(f"  {p['file']} row {p['row']}: {c['votes']}")
+    if not items:
+        out.print(f"No conflicting copies in {source}.")
+
+
+@app.command("unit")
+@handle_errors
+def show_unit(
+    unit_id: Annotated[str, typer.Argument(help="Unit id as listed by compare (e.g. 13.4.2.130402001.1).")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one table as every source reports it, with provenance."""
+    with store_at(db, read_only=True) as store:
+        records = store.unit_records(unit_id)
+    if not records:
+        raise VoteauditError(f"no records for unit {unit_id!r}")
+    if as_json:
+        emit({"unit": unit_id, "records": records})
+        return
+    for r in records:
+        out.print(f"[bold]{r['source']}[/] ({r['kind']}): {r['votes']} registered={r['registered']} "
+                  f"flags={r['flags']} from {r['provenance']['file']} row {r['provenance']['row']}")
+
+
+@app.command()
+@handle_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for report.html and summary.json.")] = Path("out"),
+    db: Annotated[str | None, typer.Option("--db", help="Store to build (default: DIR/demo.duckdb, "
+                                                        "rebuilt each run).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the whole pipeline on the bundled Venezuela 2024 data and write a report.
+
+    Sources: the opposition's tally-sheet CSV (`actas`) and an independent reading of the sheets'
+    QR codes (`qr`); announced: the CNE's two bulletins.
+    """
+    from voteaudit.demo import run_demo
+
+    with progress(as_json) as step:
+        doc = run_demo(out_dir, db=db, step=step)
+    if as_json:
+        emit(doc)
+    else:
+        out.print(f"Wrote {out_dir / 'report.html'} and {out_dir / 'summary.json'}.")
+
+
+@app.command()
+@handle_errors
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for report.html and summary.json.")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+    title: Annotated[str, typer.Option("--title", help="Report title.")] = "Election results check",
+) -> None:
+    """Write a self-contained HTML report (opens offline) and summary.json."""
+    from voteaudit.report.build import write_report
+
+    with progress(as_json) as step, store_at(db, read_only=True) as store:
+        doc = write_report(store, out_dir, title=title, step=step)
+    if as_json:
+        emit({"report": str(out_dir / "report.html"), "summary": str(out_dir / "summary.json"),
+              "sources": [s["name"] for s in doc["sources"]]})
+    else:
+        out.print(f"Wrote {out_dir / 'report.html'} and {out_dir / 'summary.json'}.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,112 @@
+"""What the forensics tests read from a :class:`~voteaudit.model.SourceMatrix`.
+
+Quantities (per unit; units with missing counts are left out of the tests that need them):
+
+* ballots ``B`` = cast where reported, else valid + null + blank (:meth:`SourceMatrix.ballots`);
+* turnout ``T = B / registered``;
+* the leader is the candidate with the most votes in the matrix as a whole;
+* leader share of ballots ``L = leader / B`` (Kobak et al. 2016 use valid + invalid ballots);
+* winner share of valid votes ``v = leader / valid`` (Klimek et al. 2012, Rozenas 2017).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from voteaudit.model import SourceMatrix
+
+#: At most this many unit ids are listed in ``TestResult.units_flagged`` (the count is in ``details``).
+MAX_LISTED_UNITS = 10_000
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Aligned per-unit arrays for one matrix (int64 counts, -1 = missing)."""
+
+    unit_ids: np.ndarray
+    candidates: list[str]
+    votes: np.ndarray      # (n, k)
+    registered: np.ndarray
+    ballots: np.ndarray
+    valid: np.ndarray
+    null: np.ndarray
+    leader: int            # column of the overall leader
+
+    @property
+    def n(self) -> int:
+        return int(self.unit_ids.shape[0])
+
+    @property
+    def leader_name(self) -> str:
+        return self.candidates[self.leader]
+
+    def votes_ok(self) -> np.ndarray:
+        """Units whose candidate counts are all reported."""
+        return (self.votes >= 0).all(axis=1) if self.votes.size else np.zeros(self.n, bool)
+
+    def turnout_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(k = ballots, n = registered, mask of usable units)."""
+        ok = (self.registered > 0) & (self.ballots >= 0) & (self.ballots <= self.registered)
+        return self.ballots, self.registered, ok
+
+    def leader_counts(self, denominator: str = "ballots") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(k = leader votes, n = ballots or valid votes, mask of usable units)."""
+        k = self.votes[:, self.leader] if self.votes.size else np.zeros(self.n, np.int64)
+        n = self.ballots if denominator == "ballots" else self.valid
+        ok = self.votes_ok() & (n > 0) & (k <= n)
+        return k, n, ok
+
+
+def counts(matrix: SourceMatrix) -> Counts:
+    """Extract the arrays the tests use (no copies where avoidable)."""
+    votes = np.asarray(matrix.votes, dtype=np.int64)
+    if votes.ndim != 2:
+        votes = votes.reshape(matrix.n_units, -1)
+    ok = (votes >= 0).all(axis=1)
+    vsum = np.where(ok, votes.sum(axis=1), -1)
+    valid = np.where(np.asarray(matrix.valid) >= 0, matrix.valid, vsum)
+    ballots = np.asarray(matrix.ballots(), dtype=np.int64)
+    ballots = np.where((valid < 0) & (np.asarray(matrix.cast) < 0), -1, ballots)
+    totals = np.where(votes >= 0, votes, 0).sum(axis=0) if votes.size else np.zeros(0)
+    leader = int(np.argmax(totals)) if totals.size else 0
+    return Counts(
+        unit_ids=np.asarray(matrix.unit_ids),
+        candidates=list(matrix.candidates),
+        votes=votes,
+        registered=np.asarray(matrix.registered, dtype=np.int64),
+        ballots=ballots,
+        valid=np.asarray(valid, dtype=np.int64),
+        null=np.asarray(matrix.null, dtype=np.int64),
+        leader=leader,
+    )
+
+
+def listed(unit_ids: np.ndarray, mask: np.ndarray) -> list[str]:
+    """Ids of the units in ``mask`` (at most :data:`MAX_LISTED_UNITS`)."""
+    idx = np.flatnonzero(mask)[:MAX_LISTED_UNITS]
+    return unit_ids[idx].astype(str).tolist()
+
+
+def subset(matrix: SourceMatrix, rows: np.ndarray) -> SourceMatrix:
+    """The units ``rows`` (index array or bool mask) of a matrix, as a new SourceMatrix."""
+    rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+    flags = [matrix.flags[i] for i in rows] if len(matrix.flags) == matrix.n_units else []
+    keep = set(matrix.unit_ids[rows].tolist()) if matrix.conflicted else set()
+    return SourceMatrix(
+        source=matrix.source,
+        kind=matrix.kind,
+        levels=list(matrix.levels),
+        unit_ids=matrix.unit_ids[rows],
+        path=[p[rows] for p in matrix.path],
+        candidates=list(matrix.candidates),
+        votes=matrix.votes[rows],
+        registered=matrix.registered[rows],
+        cast=matrix.cast[rows],
+        valid=matrix.valid[rows],
+        null=matrix.null[rows],
+        blank=matrix.blank[rows],
+        flags=flags,
+        conflicted=[u for u in matrix.conflicted if u in keep],
+    )

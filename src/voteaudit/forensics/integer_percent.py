@@ -1,0 +1,156 @@
+"""Integer (and round) percentages of turnout and leader share.
+
+Kobak, Shpilkin & Pshenichnikov (2016) "Integer percentages as electoral falsification fingerprints",
+Annals of Applied Statistics 10(1): 54-73; reference code ``dkobak/elections``.
+
+Turnout ``T = B / R`` (ballots / registered), leader share ``L = W / B`` (leader votes / valid + invalid
+ballots). A value p is *on the grid* of spacing ``step`` percentage points when
+``|100 p - step * round(100 p / step)| <= tol`` (tol = 0.05); step = 1 is Kobak's integer test, step = 5
+is this package's ``round_percentage`` test (multiples of 5 %). Inclusion (Kobak): B > 0, R >= 100,
+T <= 0.99, L <= 0.99.
+
+Null (Kobak's binomial Monte Carlo): per unit ``B* ~ Binomial(R, T)`` and ``W* ~ Binomial(B, L)``; count
+the units on the grid. Implementation (exact, not simplified): each unit's probability q_i of landing on
+the grid is summed exactly from the binomial pmf (log-factorial table, every k in the grid windows within
+6 sd); the count of grid units is then a sum of independent Bernoulli(q_i), and the Monte-Carlo
+replicates draw it as sums of Binomial(n_b, mean q) over 256 bins of units with nearly equal q (the
+variance error of the binning is negligible and conservative). p-value = (1 + #{MC >= obs}) / (R + 1).
+"Either" counts units on the grid for turnout or leader share (q = 1 - (1 - q_T)(1 - q_L)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln
+
+from voteaudit.forensics.inputs import Counts, listed
+from voteaudit.result import TestResult
+
+REF_KOBAK = ("Kobak, D., Shpilkin, S. & Pshenichnikov, M. S. (2016) Integer percentages as electoral "
+             "falsification fingerprints, Annals of Applied Statistics 10(1): 54-73")
+_TOL_DEN = 10_000  # tol is handled as an integer number of 1/10000 percentage points
+
+
+def on_grid(k: np.ndarray, n: np.ndarray, *, step: int = 1, tol: float = 0.05) -> np.ndarray:
+    """Whether ``100 k / n`` lies within ``tol`` percentage points of a multiple of ``step`` (exact ints)."""
+    k = np.asarray(k, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
+    tol_i = int(round(tol * _TOL_DEN))
+    safe = np.maximum(n, 1)
+    m = np.floor(100 * k / (step * safe) + 0.5).astype(np.int64)
+    return (np.abs(100 * k - step * m * safe) * _TOL_DEN <= tol_i * safe) & (n > 0)
+
+
+def grid_probability(n: np.ndarray, p: np.ndarray, *, step: int = 1, tol: float = 0.05,
+                     sds: float = 6.0, chunk: int = 131_072) -> np.ndarray:
+    """P(100 X / n on the grid) for X ~ Binomial(n, p), per unit, summed exactly from the pmf."""
+    n = np.asarray(n, dtype=np.int64)
+    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    out = np.zeros(n.shape, dtype=float)
+    if n.size == 0:
+        return out
+    lf = gammaln(np.arange(int(n.max()) + 2, dtype=float) + 1.0)  # log k!
+    half = sds * np.sqrt(p * (1 - p) / np.maximum(n, 1)) + 1.0 / np.maximum(n, 1)
+    m_lo = np.maximum(np.floor(100 * (p - half) / step), 0).astype(np.int64)
+    m_hi = np.minimum(np.ceil(100 * (p + half) / step), 100 // step).astype(np.int64)
+    width = m_hi - m_lo + 1
+    order = np.argsort(width, kind="stable")
+    tol_num = tol / 100.0
+    for s in range(0, n.size, chunk):
+        idx = order[s:s + chunk]
+        nn, pp, lo = n[idx][:, None], p[idx][:, None], m_lo[idx][:, None]
+        mm = lo + np.arange(int(width[idx].max()))[None, :]
+        centre = step * mm / 100.0
+        k0 = np.maximum(np.ceil(nn * (centre - tol_num) - 1e-9), 0).astype(np.int64)
+        k1 = np.minimum(np.floor(nn * (centre + tol_num) + 1e-9), nn).astype(np.int64)
+        base = lf[nn]
+        lp, lq = np.log(pp), np.log1p(-pp)
+        acc = np.zeros(idx.size)
+        for o in range(int((k1 - k0).max(initial=-1)) + 1):
+            k = k0 + o
+            ok = (k <= k1) & (mm <= m_hi[idx][:, None])
+            kk = np.where(ok, k, 0)
+            # exact integer check guards the float window edges
+            ok &= on_grid(kk, np.broadcast_to(nn, kk.shape), step=step, tol=tol)
+            logpmf = base - lf[kk] - lf[np.maximum(nn - kk, 0)] + kk * lp + (nn - kk) * lq
+            acc += np.where(ok, np.exp(logpmf), 0.0).sum(axis=1)
+        out[idx] = np.minimum(acc, 1.0)
+    return out
+
+
+def mc_counts(q: np.ndarray, *, replicates: int, rng: np.random.Generator, bins: int = 256) -> np.ndarray:
+    """Monte-Carlo replicates of sum_i Bernoulli(q_i), drawn as binomials over bins of similar q."""
+    if q.size == 0:
+        return np.zeros(replicates, dtype=np.int64)
+    qs = np.sort(q)
+    parts = np.array_split(qs, min(bins, qs.size))
+    size = np.array([len(a) for a in parts])
+    mean = np.array([a.mean() for a in parts])
+    return rng.binomial(size[None, :], mean[None, :], size=(replicates, size.size)).sum(axis=1)
+
+
+def grid_tests(c: Counts, *, test: str, step: int, alpha: float = 0.05, seed: int = 0,
+               replicates: int = 1000, tol: float = 0.05, level: str = "national") -> list[TestResult]:
+    """Turnout, leader share and either on the grid: observed vs binomial Monte-Carlo null."""
+    b, reg, ok_t = c.turnout_counts()
+    w, _, ok_l = c.leader_counts("ballots")
+    include = ok_t & ok_l & (b > 0) & (reg >= 100)
+    safe_reg, safe_b = np.maximum(reg, 1), np.maximum(b, 1)
+    t = np.where(include, b / safe_reg, 0.0)
+    share = np.where(include, w / safe_b, 0.0)
+    include &= (t <= 0.99) & (share <= 0.99)
+    reg_i, b_i, w_i = reg[include], b[include], w[include]
+    t_i, l_i = t[include], share[include]
+    obs_t = on_grid(b_i, reg_i, step=step, tol=tol)
+    obs_l = on_grid(w_i, b_i, step=step, tol=tol)
+    q_t = grid_probability(reg_i, t_i, step=step, tol=tol)
+    q_l = grid_probability(b_i, l_i, step=step, tol=tol)
+    ids = c.unit_ids[include]
+    rng = np.random.default_rng(seed)
+    grid_name = "integer percentages" if step == 1 else f"multiples of {step} %"
+    out = []
+    for target, obs, q in (
+        ("turnout", obs_t, q_t),
+        ("leader share", obs_l, q_l),
+        ("turnout or leader share", obs_t | obs_l, 1 - (1 - q_t) * (1 - q_l)),
+    ):
+        n = int(include.sum())
+        observed = int(obs.sum())
+        expected = float(q.sum())
+        mc = mc_counts(q, replicates=replicates, rng=rng)
+        p = float((1 + np.count_nonzero(mc >= observed)) / (replicates + 1))
+        res = TestResult(test, target if target != "leader share" else f"leader share ({c.leader_name})",
+                         level, float(observed), p, p < alpha, n=n, alpha=alpha, reference=REF_KOBAK)
+        excess = observed - float(mc.mean()) if mc.size else 0.0
+        res.effect_size = excess / n if n else None
+        # weighted by voters (Kobak also reports it): ballots in the units on the grid
+        res.details = {
+            "observed": observed, "expected": expected, "mc_mean": float(mc.mean()) if mc.size else 0.0,
+            "mc_sd": float(mc.std()) if mc.size else 0.0, "excess": excess, "replicates": replicates,
+            "step_pp": step, "tolerance_pp": tol, "units_included": n,
+            "ballots_on_grid": int(b_i[obs].sum()),
+        }
+        if res.flagged:
+            res.units_flagged = listed(ids, obs_t & obs_l if target.startswith("turnout or") else obs)
+        more = "more" if excess > 0 else "fewer"
+        res.interpretation = (
+            f"{observed} of {n} tables have {target} on {grid_name}; about {expected:.0f} would by chance "
+            f"({abs(excess):.0f} {more}, MC p = {p:.3g}). "
+            + ("An excess suggests some results were written to a target percentage rather than counted."
+               if res.flagged else "No excess beyond chance.")
+        )
+        res.caveats = (
+            "Tables on round values are expected by chance; only the excess over the binomial null is "
+            "evidence, and it does not say which tables were altered. Rules that legitimately produce "
+            "round numbers (e.g. fixed-size tables fully voting) also create excesses."
+        )
+        out.append(res)
+    return out
+
+
+def run_integer_percent(c: Counts, *, alpha: float, seed: int, level: str) -> list[TestResult]:
+    return grid_tests(c, test="integer_percent", step=1, alpha=alpha, seed=seed, level=level)
+
+
+def run_round_percentage(c: Counts, *, alpha: float, seed: int, level: str) -> list[TestResult]:
+    return grid_tests(c, test="round_percentage", step=5, alpha=alpha, seed=seed, level=level)

@@ -1,0 +1,127 @@
+"""``voteaudit report``: summary.json + a self-contained report.html (+ data downloads).
+
+The HTML opens offline (no CDN, no JavaScript needed): inline CSS and SVG charts. All text from
+the data is escaped by Jinja2's autoescape.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from voteaudit.report import charts
+from voteaudit.report.summary import build_summary
+from voteaudit.store.base import Store
+
+
+def headline(doc: dict[str, Any]) -> list[str]:
+    """The finding in plain words: the best-covered source against the latest national bulletin."""
+    lines = []
+    sources = sorted(doc["sources"], key=lambda s: -s["units"])
+    national = [b for b in doc["announced"] if b["unit"] is None]
+    if sources:
+        s = sources[0]
+        ranked = sorted(s["shares"].items(), key=lambda kv: -kv[1])
+        cov = s["coverage_detail"]
+        lead = ", ".join(f"{c} {100 * v:.1f}%" for c, v in ranked[:2])
+        lines.append(f"The {cov['units']:,} tables in source “{s['name']}” ({100 * (s['coverage'] or 0):.1f}% of "
+                     f"{cov['units_total']:,} tables) give: {lead} of valid votes.")
+    if national:
+        b = national[-1]
+        ranked_b = sorted(b["shares"].items(), key=lambda kv: -kv[1])
+        lead_b = ", ".join(f"{c} {100 * v:.1f}%" for c, v in ranked_b[:2])
+        lines.append(f"The authority's “{b['name']}” announced: {lead_b}.")
+        if sources:
+            from voteaudit.names import candidate_key
+
+            win_s = candidate_key(max(sources[0]["shares"], key=sources[0]["shares"].get))
+            win_b = candidate_key(ranked_b[0][0])
+            if win_s != win_b:
+                lines.append("The announced winner is not the candidate leading in the collected tally sheets.")
+            else:
+                lines.append("The announced winner also leads in the collected tally sheets.")
+    for p in doc["comparison"]["pairs"]:
+        lines.append(f"Sources “{p['a']}” and “{p['b']}” share {p['common_units']:,} tables and report different "
+                     f"numbers for {p['differ']:,} of them.")
+    return lines
+
+
+def _write_downloads(store: Store, doc: dict[str, Any], data_dir: Path) -> list[dict[str, str]]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for s in doc["sources"]:
+        m = store.matrix(s["name"])
+        cols: dict[str, Any] = {"unit": pa.array(m.unit_ids, pa.string())}
+        for k, level in enumerate(m.levels[:-1]):
+            cols[level] = pa.array(m.path[k], pa.string())
+        for key in ("registered", "cast", "valid", "null", "blank"):
+            arr = getattr(m, key)
+            cols[key] = pa.array(np.where(arr >= 0, arr, 0), pa.int64(), mask=arr < 0)
+        for j, c in enumerate(m.candidates):
+            cols[c] = pa.array(m.votes[:, j], pa.int64())
+        table = pa.table(cols)
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s["name"])
+        pq.write_table(table, data_dir / f"{safe}.parquet")
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, data_dir / f"{safe}.csv")
+        files += [{"label": f"{s['name']} (CSV)", "href": f"data/{safe}.csv"},
+                  {"label": f"{s['name']} (Parquet)", "href": f"data/{safe}.parquet"}]
+    with open(data_dir / "summary-regions.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["source", "region", "name", "units", "registered", "candidate", "votes", "share"])
+        for s in doc["sources"]:
+            for r in s["by_region"]:
+                for c, v in r["totals"].items():
+                    w.writerow([s["name"], r["id"], r["name"], r["units"], r["registered"], c, v, r["shares"][c]])
+    files.append({"label": "Totals by region, every source (CSV)", "href": "data/summary-regions.csv"})
+    return files
+
+
+def write_report(store: Store, out_dir: Path, *, title: str = "Election results check",
+                 step: Callable[[str], None] = lambda s: None, geojson: Path | None = None,
+                 geo_key: str = "NAME_1", geo_names: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``summary.json`` and ``report.html`` into ``out_dir``; return the summary."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    step("summarising")
+    doc = build_summary(store)
+    if extra:
+        doc.update(extra)
+    step("writing data downloads")
+    downloads = _write_downloads(store, doc, out_dir / "data")
+    (out_dir / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n",
+                                          encoding="utf-8")
+    step("rendering report.html")
+    share_groups = {f"{s['name']} (tally sheets)": s["shares"] for s in doc["sources"]}
+    share_groups.update({f"{b['name']} (announced)": b["shares"] for b in doc["announced"] if b["unit"] is None})
+    figures = {"shares": charts.grouped_bars(share_groups, title="Vote shares by source and bulletin")}
+    maps = []
+    if geojson is not None and doc["sources"]:
+        s = max(doc["sources"], key=lambda s: s["units"])
+        lead = max(s["shares"], key=s["shares"].get)
+        names = geo_names or {}
+        values = {names.get(r["id"], r["name"]): r["shares"].get(lead) for r in s["by_region"]}
+        maps.append({"title": f"{lead}: share of valid votes by region, source “{s['name']}”",
+                     "svg": charts.choropleth(geojson, values, key=geo_key,
+                                              title=f"{lead} share by region")})
+        cov = {names.get(r["id"], r["name"]): r["units"] for r in s["by_region"]}
+        maps.append({"title": f"Tables collected by region, source “{s['name']}”",
+                     "svg": charts.choropleth(geojson, cov, key=geo_key, title="tables by region", fmt="{:,.0f}",
+                                              high="#00441b", low="#f7fcf5")})
+    env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
+    env.filters["pct"] = lambda v, d=2: "—" if v is None else f"{100 * v:.{d}f}%"
+    env.filters["num"] = lambda v: "—" if v is None else f"{v:,}"
+    html = env.get_template("report.html").render(
+        title=title, doc=doc, headline=headline(doc), figures=figures, maps=maps, downloads=downloads)
+    (out_dir / "report.html").write_text(html, encoding="utf-8")
+    return doc

@@ -1,0 +1,101 @@
+"""Inline SVG charts for the self-contained report (no JavaScript, no CDN).
+
+Every label is escaped: candidate and place names are untrusted text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+
+
+def grouped_bars(groups: dict[str, dict[str, float]], *, unit: str = "%", scale: float = 100.0,
+                 title: str = "") -> Markup:
+    """Horizontal bars: one block per series (source/bulletin), one bar per category."""
+    cats: list[str] = []
+    for values in groups.values():
+        for c in values:
+            if c not in cats:
+                cats.append(c)
+    bar_h, gap, left, width = 14, 10, 230, 640
+    vmax = max((v for vals in groups.values() for v in vals.values()), default=1.0) or 1.0
+    y = 24
+    parts = []
+    for gi, (gname, vals) in enumerate(groups.items()):
+        parts.append(f'<text x="0" y="{y + 11}" font-weight="bold">{escape(gname)}</text>')
+        y += 16
+        for ci, c in enumerate(cats):
+            if c not in vals:
+                continue
+            v = vals[c]
+            w = max(1.0, (width - left - 70) * v / vmax)
+            color = PALETTE[ci % len(PALETTE)]
+            parts.append(f'<text x="8" y="{y + 11}" class="lbl">{escape(c)}</text>'
+                         f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}"/>'
+                         f'<text x="{left + w + 4:.1f}" y="{y + 11}">{v * scale:.2f}{escape(unit)}</text>')
+            y += bar_h + 3
+        y += gap
+    return Markup(f'<svg viewBox="0 0 {width} {y}" role="img" aria-label="{escape(title)}" class="chart">'
+                  f'<title>{escape(title)}</title>{"".join(parts)}</svg>')
+
+
+def _project(lon: float, lat: float, box: tuple[float, float, float, float], w: float, h: float) -> tuple[float, float]:
+    x0, y0, x1, y1 = box
+    return (lon - x0) / (x1 - x0) * w, (y1 - lat) / (y1 - y0) * h
+
+
+def choropleth(geojson: Path, values: dict[str, float], *, key: str, title: str, low: str = "#f7fbff",
+               high: str = "#08306b", fmt: str = "{:.1%}") -> Markup:
+    """SVG map: features whose property ``key`` is in ``values`` are shaded from ``low`` to ``high``."""
+    doc = json.loads(Path(geojson).read_text(encoding="utf-8"))
+    polys = []
+    xs, ys = [], []
+    for feat in doc["features"]:
+        geom = feat.get("geometry") or {}
+        rings = geom.get("coordinates", [])
+        if geom.get("type") == "Polygon":
+            rings = [rings]
+        elif geom.get("type") != "MultiPolygon":
+            continue
+        name = (feat.get("properties") or {}).get(key)
+        polys.append((name, rings))
+        for poly in rings:
+            for lon, lat, *_ in poly[0]:
+                xs.append(lon)
+                ys.append(lat)
+    if not xs:
+        return Markup("")
+    box = (min(xs), min(ys), max(xs), max(ys))
+    w = 600.0
+    h = w * (box[3] - box[1]) / (box[2] - box[0])
+    vals = [v for v in values.values() if v is not None]
+    vmin, vmax = (min(vals), max(vals)) if vals else (0.0, 1.0)
+
+    def mix(t: float) -> str:
+        a = [int(low[i:i + 2], 16) for i in (1, 3, 5)]
+        b = [int(high[i:i + 2], 16) for i in (1, 3, 5)]
+        return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b, strict=True))
+
+    parts = []
+    for name, rings in polys:
+        d = []
+        for poly in rings:
+            for ring in poly:
+                pts = [_project(p[0], p[1], box, w, h) for p in ring]
+                d.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "Z")
+        v = values.get(name) if name is not None else None
+        fill = "#e0e0e0" if v is None else mix((v - vmin) / (vmax - vmin) if vmax > vmin else 1.0)
+        label = f"{name}: {fmt.format(v)}" if v is not None else f"{name}: no data"
+        parts.append(f'<path d="{"".join(d)}" fill="{fill}" stroke="#fff" stroke-width="0.6">'
+                     f"<title>{escape(label)}</title></path>")
+    legend = (f'<text x="4" y="{h + 16:.0f}">{escape(fmt.format(vmin))}</text>'
+              f'<rect x="70" y="{h + 5:.0f}" width="20" height="12" fill="{low}"/>'
+              f'<rect x="92" y="{h + 5:.0f}" width="20" height="12" fill="{high}"/>'
+              f'<text x="118" y="{h + 16:.0f}">{escape(fmt.format(vmax))}</text>')
+    return Markup(f'<svg viewBox="0 0 {w:.0f} {h + 24:.0f}" role="img" aria-label="{escape(title)}" class="chart">'
+                  f"<title>{escape(title)}</title>{''.join(parts)}{legend}</svg>")

@@ -1,0 +1,97 @@
+"""The summary document: everything the store holds, reconciled (DESIGN.md's JSON contract).
+
+``sources`` (name, kind, units, coverage, totals, shares, ...), ``announced`` (name, totals,
+shares, ...), ``comparison`` (source pairs table by table, sources against bulletins) — the
+same document ``compare --json`` prints and ``summary.json`` holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from voteaudit.checks.compare import compare_announced, compare_pair, level_totals, shares, totals
+from voteaudit.ingest.tables import FLAGS
+from voteaudit.model import SourceMatrix
+from voteaudit.store.base import Store
+
+
+def known_units(matrices: list[SourceMatrix]) -> int:
+    """Units seen in any source (the universe when none was announced)."""
+    if not matrices:
+        return 0
+    ids = pa.chunked_array([pa.array(m.unit_ids, pa.string()) for m in matrices])
+    return len(pc.unique(ids))
+
+
+def source_summary(m: SourceMatrix, info: Any, universe: dict[str, int], union: int,
+                   labels: dict[str, str]) -> dict[str, Any]:
+    t = totals(m)
+    reg = np.clip(m.registered, 0, None)
+    ballots = m.ballots()
+    with_reg = m.registered > 0
+    base_units = universe.get("units") or union
+    cov = {
+        "units": m.n_units, "units_total": base_units,
+        "units_basis": "announced" if universe.get("units") else "units seen in any source",
+        "registered": int(reg.sum()),
+        "registered_total": universe.get("registered"),
+        "registered_share": (int(reg.sum()) / universe["registered"]) if universe.get("registered") else None,
+    }
+    regions = []
+    if len(m.levels) > 1:
+        regions = level_totals(m, 1).rows(labels)
+    return {
+        "name": m.source, "kind": m.kind, "units": m.n_units,
+        "coverage": m.n_units / base_units if base_units else None,
+        "coverage_detail": cov,
+        "totals": t, "shares": shares(t), "valid": int(sum(t.values())),
+        "null": int(np.clip(m.null, 0, None).sum()) if (m.null >= 0).any() else None,
+        "registered": int(reg.sum()) if with_reg.any() else None,
+        "turnout": float(ballots[with_reg].sum() / reg[with_reg].sum()) if with_reg.any() else None,
+        "records": info.records, "conflicts": info.conflicts, "conflicted_units": m.conflicted[:50],
+        "flags": {k: {"count": v, "meaning": FLAGS.get(k, k)} for k, v in info.flags.items()},
+        "imports": info.imports, "by_region": regions,
+    }
+
+
+def build_summary(store: Store, *, top: int = 50) -> dict[str, Any]:
+    infos = store.sources()
+    matrices = [store.matrix(i.name) for i in infos]
+    universe = store.universe()
+    union = known_units(matrices)
+    levels = store.levels() or []
+    pairs = [compare_pair(a, b, top=top) for i, a in enumerate(matrices) for b in matrices[i + 1:]]
+    wanted: set[str] = set()
+    for m in matrices:
+        if len(m.levels) > 1:
+            wanted.update(map(str, np.unique(m.path[0])))
+    for p in pairs:
+        wanted.update(d["unit"] for d in p.disagreements)
+    labels = store.labels(sorted(wanted))
+    for p in pairs:
+        for d in p.disagreements:
+            d["name"] = labels.get(d["unit"], d["unit"])
+        for r in p.by_region:
+            r["name"] = labels.get(r["id"], r["id"])
+    bulletins = store.bulletins()
+    announced = []
+    for b in bulletins:
+        t = b.totals
+        announced.append({
+            "name": b.name, "announced_at": b.announced_at, "unit": b.unit, "totals": t, "shares": shares(t),
+            "stated_pct": {r.candidate: r.stated_pct for r in b.results if r.stated_pct is not None},
+            "progress_pct": b.progress_pct, "registered": b.registered, "cast": b.cast, "valid": b.valid,
+            "null": b.null, "blank": b.blank, "turnout_pct": b.turnout_pct, "units_counted": b.units_counted,
+            "file": b.file,
+        })
+    vs_announced = [compare_announced(m, b.name, b.totals) for b in bulletins if b.unit is None for m in matrices]
+    return {
+        "election": {"levels": levels, "universe": universe, "units_seen": union},
+        "sources": [source_summary(m, i, universe, union, labels) for m, i in zip(matrices, infos, strict=True)],
+        "announced": announced,
+        "comparison": {"pairs": [p.to_dict() for p in pairs], "announced": vs_announced},
+    }

@@ -1,0 +1,133 @@
+"""The storage interface every backend implements (DuckDB embedded, PostgreSQL server).
+
+One store holds one election (one contest): its unit hierarchy, its sources with every record
+and the provenance of each, and the announced bulletins. Analyses never see SQL: they get a
+:class:`~voteaudit.model.SourceMatrix` per source and plain dataclasses for the rest.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from voteaudit.model import SourceMatrix
+
+if TYPE_CHECKING:
+    from voteaudit.ingest.tables import Batch
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ImportResult:
+    source: str
+    file: str
+    sha256: str
+    status: str               # "imported" | "already imported"
+    rows: int = 0
+    records_added: int = 0
+    identical_copies: int = 0  # records identical to one already stored for this source
+    conflicts: int = 0         # units of this source now holding differing copies
+    flags: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SourceInfo:
+    name: str
+    kind: str
+    units: int
+    records: int
+    conflicts: int
+    imports: list[dict[str, Any]]
+    flags: dict[str, int]
+
+
+@dataclass
+class BulletinResult:
+    candidate: str
+    votes: int
+    stated_pct: float | None = None
+    party: str | None = None
+
+
+@dataclass
+class Bulletin:
+    """Totals an authority announced, at the national level (``unit`` None) or for one unit."""
+
+    name: str
+    results: list[BulletinResult]
+    announced_at: str | None = None
+    unit: str | None = None
+    progress_pct: float | None = None
+    registered: int | None = None
+    cast: int | None = None
+    valid: int | None = None
+    null: int | None = None
+    blank: int | None = None
+    turnout_pct: float | None = None
+    units_counted: int | None = None
+    precision_pct: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+    sha256: str | None = None
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {r.candidate: r.votes for r in self.results}
+
+
+class Store(ABC):
+    """A results store. Every write is one transaction: it lands whole or not at all."""
+
+    url: str
+
+    @abstractmethod
+    def levels(self) -> list[str] | None:
+        """Names of the hierarchy levels, outermost first (None before the first ingest)."""
+
+    @abstractmethod
+    def write_import(self, batch: Batch, source: str, kind: str) -> ImportResult:
+        """Store one file's records for ``source``; identical re-imports are no-ops."""
+
+    @abstractmethod
+    def write_bulletins(self, bulletins: list[Bulletin], universe: dict[str, int]) -> list[str]:
+        """Store announced bulletins (and the announced size of the election); return names added."""
+
+    @abstractmethod
+    def sources(self) -> list[SourceInfo]: ...
+
+    @abstractmethod
+    def matrix(self, source: str) -> SourceMatrix:
+        """The source's results as aligned arrays (first copy of each unit; conflicts listed)."""
+
+    @abstractmethod
+    def bulletins(self) -> list[Bulletin]: ...
+
+    @abstractmethod
+    def universe(self) -> dict[str, int]:
+        """Announced size of the election (``units``, ``registered``) where known."""
+
+    @abstractmethod
+    def labels(self, ids: list[str]) -> dict[str, str]:
+        """Display names of the given unit / ancestor ids."""
+
+    @abstractmethod
+    def conflicts(self, source: str) -> list[dict[str, Any]]:
+        """Units with differing copies in ``source``: every copy with its provenance."""
+
+    @abstractmethod
+    def unit_records(self, unit_id: str) -> list[dict[str, Any]]:
+        """Every record of one unit, from every source, with provenance."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
