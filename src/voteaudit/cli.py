@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from voteaudit.model import Kind, VoteauditError
 from voteaudit.store import DEFAULT_DB, Store, open_store
@@ -30,8 +31,8 @@ app = typer.Typer(
          "`voteaudit demo --out DIR` runs it all on Venezuela 2024.",
     no_args_is_help=True, rich_markup_mode="markdown", pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, markup=False, highlight=False)
+out = Console(markup=False, highlight=False)  # output quotes user data: no markup
 
 DbOpt = Annotated[str, typer.Option("--db", help="Store: a DuckDB file path, or a postgresql:// URL.",
                                     envvar="VOTEAUDIT_DB")]
@@ -49,7 +50,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except VoteauditError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            # the message quotes user data: never let Rich read it as markup
+            err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     return wrapper
 
@@ -141,9 +143,9 @@ def ingest(
         emit(result.to_dict())
         return
     if result.status == "already imported":
-        out.print(f"{file}: already imported for source [bold]{source}[/] — nothing changed.")
+        out.print(f"{file}: already imported for source {source} — nothing changed.")
         return
-    out.print(f"{file}: {result.rows:,} rows -> {result.records_added:,} records for source [bold]{source}[/]"
+    out.print(f"{file}: {result.rows:,} rows -> {result.records_added:,} records for source {source}"
               f" ({result.identical_copies:,} identical copies, {result.conflicts:,} units with conflicting copies).")
     for flag, n in result.flags.items():
         out.print(f"  flagged {flag}: {n:,}")
@@ -217,14 +219,14 @@ def print_summary(doc: dict[str, Any]) -> None:
     table.add_row("tables", *[f"{s['units']:,} ({100 * (s['coverage'] or 0):.1f}%)" for s in doc["sources"]])
     out.print(table)
     for p in doc["comparison"]["pairs"]:
-        out.print(f"[bold]{p['a']} vs {p['b']}[/]: {p['common_units']:,} tables in both, {p['differ']:,} differ; "
+        out.print(f"{p['a']} vs {p['b']}: {p['common_units']:,} tables in both, {p['differ']:,} differ; "
                   f"{p['only_a']:,} only in {p['a']}, {p['only_b']:,} only in {p['b']}.")
         for d in p["largest_disagreements"][:5]:
             out.print(f"  {d['unit']} {d['name']}: {d['size']:,} votes apart {d['difference']}")
     for c in doc["comparison"]["announced"]:
         parts = ", ".join(f"{n} {r['difference']:+,} ({r['difference_pp']:+.2f} pp)"
                           for n, r in c["candidates"].items())
-        out.print(f"[bold]{c['bulletin']}[/] minus {c['source']}: {parts}")
+        out.print(f"{c['bulletin']} minus {c['source']}: {parts}")
 
 
 @app.command()
@@ -241,7 +243,7 @@ def conflicts(
         emit(items)
         return
     for item in items:
-        out.print(f"[bold]{item['unit']}[/]: {len(item['copies'])} copies")
+        out.print(f"{item['unit']}: {len(item['copies'])} copies")
         for c in item["copies"]:
             p = c["provenance"]
             out.print(f"  {p['file']} row {p['row']}: {c['votes']}")
@@ -265,7 +267,7 @@ def show_unit(
         emit({"unit": unit_id, "records": records})
         return
     for r in records:
-        out.print(f"[bold]{r['source']}[/] ({r['kind']}): {r['votes']} registered={r['registered']} "
+        out.print(f"{r['source']} ({r['kind']}): {r['votes']} registered={r['registered']} "
                   f"flags={r['flags']} from {r['provenance']['file']} row {r['provenance']['row']}")
 
 

@@ -109,7 +109,7 @@ def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional
         return
     conds = []
     for name, c in cols.items():
-        ok = f"regexp_full_match(trim({c}), '{COUNT_RE}')"
+        ok = f"coalesce(regexp_full_match(trim({c}), '{COUNT_RE}'), false)"
         if name in optional:
             ok = f"({c} IS NULL OR trim({c}) = '' OR {ok})"
         conds.append((name, c, f"NOT {ok}"))
@@ -193,7 +193,7 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         for k in ("registered", "cast", "valid", "null", "blank"):
             if k not in per_unit:
                 continue
-            bad = one(con, 
+            bad = one(con,
                 f"SELECT {leaf}, min(__row), max(__row) FROM lrows GROUP BY {leaf} "
                 f"HAVING count(DISTINCT coalesce({k}, -1)) > 1 ORDER BY 2 LIMIT 1")
             if bad:

@@ -26,7 +26,7 @@ def grouped_bars(groups: dict[str, dict[str, float]], *, unit: str = "%", scale:
     vmax = max((v for vals in groups.values() for v in vals.values()), default=1.0) or 1.0
     y = 24
     parts = []
-    for gi, (gname, vals) in enumerate(groups.items()):
+    for gname, vals in groups.items():
         parts.append(f'<text x="0" y="{y + 11}" font-weight="bold">{escape(gname)}</text>')
         y += 16
         for ci, c in enumerate(cats):

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from voteaudit.duck import arrow, one
 from voteaudit.model import InputError, SourceMatrix, StoreError
 from voteaudit.names import candidate_key
+
 if TYPE_CHECKING:
     from voteaudit.ingest.tables import Batch
 
@@ -154,7 +155,8 @@ class DuckDBStore(Store):
         con.register("batch_records", batch.records)
         next_node = self._next("nodes", "node_key")
         con.execute("""
-            INSERT INTO nodes SELECT ? + row_number() OVER (ORDER BY b.depth, b.id) - 1, b.id, b.depth, b.parent, b.label
+            INSERT INTO nodes
+            SELECT ? + row_number() OVER (ORDER BY b.depth, b.id) - 1, b.id, b.depth, b.parent, b.label
             FROM batch_nodes b ANTI JOIN nodes n ON n.id = b.id
         """, [next_node])
         con.execute("""
