@@ -26,6 +26,7 @@ inverse (Arlo ``expected_prob``).
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import numpy as np
 from scipy import stats
@@ -83,7 +84,8 @@ def asn(alpha: float, contest: Contest, sample: np.ndarray | None = None) -> int
             continue
         if s <= a.f:
             return contest.ballots
-        zw, zl = math.log(s / a.f), math.log((1 - s) / (1 - a.f))
+        zw = math.log(s / a.f)
+        zl = math.log((1 - s) / (1 - a.f)) if s < 1 else 0.0   # no votes against: p_l = 0
         n = math.ceil((math.log(1 / alpha) - lt + zw / 2) / (pw * zw + pl * zl))
         worst = max(worst, n)
     return -1 if worst == -math.inf else int(worst)
@@ -111,7 +113,8 @@ def sample_size_for_probability(alpha: float, p_w: float, p_r: float, sample_w: 
         if x_c * plus + (size - x_c) * minus > threshold:
             break
         size += 1
-    return math.ceil(size / p_wr)
+    # the "other votes" adjustment, in exact decimal arithmetic on the given shares (as Arlo does)
+    return math.ceil(Decimal(size) / (Decimal(p_w) + Decimal(p_r)))
 
 
 def probability_one_round(alpha: float, p_w: float, p_r: float, sample_w: int, sample_r: int,

@@ -47,8 +47,11 @@ class AuditStatus:
 
 
 def _positions(unit_ids: np.ndarray, wanted: list[str]) -> np.ndarray:
-    index = dict(zip(np.asarray(unit_ids).astype(str).tolist(), range(len(unit_ids)), strict=True))
-    missing = [u for u in dict.fromkeys(wanted) if u not in index]
+    """Row of each wanted id; a scan per distinct id (cheap for audit samples) instead of a full index."""
+    uniq = list(dict.fromkeys(wanted))
+    hits = np.flatnonzero(np.isin(unit_ids, np.array(uniq, dtype=unit_ids.dtype)))
+    index = {str(u): int(i) for u, i in zip(unit_ids[hits].tolist(), hits.tolist(), strict=True)}
+    missing = [u for u in uniq if u not in index]
     if missing:
         raise ValueError(f"sampled tables not in the source: {', '.join(missing[:10])}")
     return np.array([index[u] for u in wanted], dtype=np.int64)
@@ -67,7 +70,9 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
     alpha = check_risk_limit(risk_limit)
     votes = np.asarray(votes, dtype=np.int64)
     ballots = np.asarray(ballots, dtype=np.int64)
-    unit_ids = np.asarray(unit_ids).astype(str)
+    unit_ids = np.asarray(unit_ids)
+    if unit_ids.dtype.kind != "U":
+        unit_ids = unit_ids.astype(str)
     n, k = votes.shape
     contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold)
     labels = contest.pair_labels()

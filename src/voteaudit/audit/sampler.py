@@ -20,8 +20,9 @@ Two ways to turn r_i into a table, both a cumulative sum plus a binary search:
   (r_i / 2**256) * U with U = sum of the tables' error bounds u_p (float64, summed in table order);
   the table is the first whose cumulative bound exceeds x_i.
 
-A third party reproduces a sample with these lines (``ballots`` per table in manifest order; for
-PPEB, ``weights`` are the u_p the plan reports)::
+A third party reproduces a sample with these lines (``weights``: ballots per table in manifest
+order, or for PPEB MACRO's u_p per table, computed from the published table results as in
+:mod:`.macro` — ``voteaudit.audit.weights`` gives them)::
 
     import hashlib, bisect, itertools
     def draw(seed, weights, size, start=0, ppeb=False):
