@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from voteaudit.duck import arrow, one
@@ -54,9 +55,9 @@ class Batch:
     format: str
     rows: int
     levels: list[str]
-    selections: list[tuple[str, str]]   # (selection, candidate), in the order of ``votes`` lists
-    records: pa.Table                   # row, unit_id, registered, cast, valid, null, blank, votes, hash, flags
-    nodes: pa.Table                     # id, depth, parent, label
+    selections: list[tuple[str, str]]   # (selection, candidate) sorted by selection: the order of ``votes``
+    records: pa.Table                   # row, unit_id, registered, cast, valid, null, blank, votes, flags, seq
+    nodes: pa.Table                     # id, depth, parent, label, seq
     duplicates: int = 0                 # rows identical to an earlier row of the same file
     extra: dict = field(default_factory=dict)
 
@@ -107,33 +108,46 @@ def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional
     """Find the first row with a malformed count, if any, and reject the file naming it."""
     if not cols:
         return
+    # One regex per row over all required counts (fast path), then the precise culprit if any.
+    required = [c for name, c in cols.items() if name not in optional]
+    checks = []
+    if required:  # a NULL is skipped by concat_ws, so the field count fails the match: exact path below
+        joined = "concat_ws(',', " + ", ".join(required) + ")"
+        one_count = f" *{COUNT_RE} *"
+        checks.append(f"NOT regexp_full_match({joined}, '({one_count},){{{len(required) - 1}}}{one_count}')")
+    for name, c in cols.items():
+        if name in optional:
+            checks.append(f"NOT ({c} IS NULL OR trim({c}) = '' OR regexp_full_match(trim({c}), '{COUNT_RE}'))")
+    row = one(con, f"SELECT __row FROM raw WHERE {' OR '.join(f'({x})' for x in checks)} ORDER BY __row LIMIT 1")
+    if row is None:
+        return
     conds = []
     for name, c in cols.items():
         ok = f"coalesce(regexp_full_match(trim({c}), '{COUNT_RE}'), false)"
         if name in optional:
             ok = f"({c} IS NULL OR trim({c}) = '' OR {ok})"
         conds.append((name, c, f"NOT {ok}"))
-    where = " OR ".join(f"({cond})" for _, _, cond in conds)
     which = " ".join(f"WHEN {cond} THEN {i}" for i, (_, _, cond) in enumerate(conds))
-    row = one(con, f"SELECT __row, CASE {which} END FROM raw WHERE {where} ORDER BY __row LIMIT 1")
-    if row is None:
-        return
+    row = one(con, f"SELECT __row, CASE {which} END FROM raw WHERE __row = ?", [row[0]])
     name, c, _ = conds[row[1]]
     value = one(con, f"SELECT {c} FROM raw WHERE __row = ?", [row[0]])[0]
     raise InputError(_classify(value), file=origin, row=row[0], field=name)
 
 
 def _norm_part(expr: str) -> str:
-    """SQL: normalised key part (see module docstring)."""
-    t = f"regexp_replace(trim({expr}), '\\s+', ' ', 'g')"
-    text = f"lower(strip_accents({t}))"
+    """SQL: normalised key part (see module docstring). Regex replacement only where needed: it is slow."""
+    t = f"trim({expr})"
+    spaced = f"CASE WHEN regexp_matches({t}, '\\s\\s|[\\t\\n\\r]') THEN regexp_replace({t}, '\\s+', ' ', 'g') " \
+             f"ELSE {t} END"
     num = f"coalesce(nullif(ltrim({t}, '0'), ''), '0')"
-    part = f"CASE WHEN regexp_full_match({t}, '[0-9]+') THEN {num} ELSE {text} END"
-    return f"replace(replace({part}, '%', '%25'), '.', '%2E')"
+    part = f"CASE WHEN regexp_full_match({t}, '[0-9]+') THEN {num} ELSE lower(strip_accents({spaced})) END"
+    return f"CASE WHEN contains({t}, '.') OR contains({t}, '%') THEN replace(replace({part}, '%', '%25'), '.', " \
+           f"'%2E') ELSE {part} END"
 
 
 def _count(c: str) -> str:
-    return f"CAST(split_part(trim({c}), '.', 1) AS BIGINT)"
+    """SQL: a validated count (digits, optionally ".0"; spaces around) as BIGINT — the cast is exact there."""
+    return f"CAST({c} AS BIGINT)"
 
 
 def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, origin: str,
@@ -152,12 +166,11 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     if store_levels:
         levels = list(store_levels)
 
-    for name in mapping.units:
-        c = index[name]
-        bad = one(con, f"SELECT __row FROM raw WHERE {c} IS NULL OR trim({c}) = '' ORDER BY __row LIMIT 1"
-                          )
-        if bad:
-            raise InputError("empty unit key", file=origin, row=bad[0], field=name)
+    empty = [f"({index[u]} IS NULL OR trim({index[u]}) = '')" for u in mapping.units]
+    which = " ".join(f"WHEN {cond} THEN {i}" for i, cond in enumerate(empty))
+    bad = one(con, f"SELECT __row, CASE {which} END FROM raw WHERE {' OR '.join(empty)} ORDER BY __row LIMIT 1")
+    if bad:
+        raise InputError("empty unit key", file=origin, row=bad[0], field=mapping.units[bad[1]])
 
     per_unit = mapping.per_unit_columns()
     counts = {col: index[col] for col in per_unit.values()}
@@ -172,99 +185,95 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         counts.update({col: index[col] for col in mapping.candidates})
     _check_counts(con, counts, set(per_unit.values()), origin)
 
-    parts = [_norm_part(index[u]) for u in mapping.units]
-    ids = [" || '.' || ".join(parts[: k + 1]) for k in range(len(parts))]
-    label_cols = list(mapping.unit_names) + [None] * (len(mapping.units) - len(mapping.unit_names))
-    labels = [f"nullif(trim({index[n]}), '')" if n else f"trim({index[u]})"
-              for u, n in zip(mapping.units, label_cols, strict=True)]
-    unit_sql = ", ".join(f"{ids[k]} AS id{k}, {labels[k]} AS label{k}" for k in range(len(ids)))
+    n_levels = len(mapping.units)
+    parts = ", ".join(f"{_norm_part(index[u])} AS p{k}" for k, u in enumerate(mapping.units))
+    dot = " || '.' || "
+    ids = ", ".join(f"{dot.join(f'p{j}' for j in range(k + 1))} AS id{k}" for k in range(n_levels))
+    label_cols = list(mapping.unit_names) + [None] * (n_levels - len(mapping.unit_names))
+    labels = ", ".join((f"nullif(trim({index[n]}), '') AS label{k}" if n else f"trim({index[u]}) AS label{k}")
+                       for k, (u, n) in enumerate(zip(mapping.units, label_cols, strict=True)))
     per_sql = ", ".join(
-        f"{_count(index[per_unit[k]]) if k in per_unit else 'CAST(NULL AS BIGINT)'} AS {k}"
+        f"{_count(index[per_unit[k]]) if k in per_unit else 'CAST(NULL AS BIGINT)'} AS \"{k}\""
         for k in ("registered", "cast", "valid", "null", "blank"))
-    leaf = f"id{len(ids) - 1}"
+    leaf = f"id{n_levels - 1}"
+    keyed = f"SELECT __row, {ids}, {labels}, {{rest}} FROM (SELECT *, {parts} FROM raw)"
 
     if mapping.long:
         cand_col, votes_col = mapping.long
         sel_expr = f"trim({index[cand_col]})"
-        sels = [r[0] for r in con.execute(
-            f"SELECT {sel_expr} AS s FROM raw GROUP BY s ORDER BY min(__row)").fetchall()]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE lrows AS SELECT __row, {unit_sql}, {per_sql}, "
-                    f"{sel_expr} AS sel, {_count(index[votes_col])} AS v FROM raw")
+        sels = sorted(r[0] for r in con.execute(f"SELECT DISTINCT {sel_expr} FROM raw").fetchall())
+        con.execute("CREATE OR REPLACE TEMP TABLE lrows AS "
+                    + keyed.format(rest=f"{per_sql}, {sel_expr} AS sel, {_count(index[votes_col])} AS v"))
         for k in ("registered", "cast", "valid", "null", "blank"):
             if k not in per_unit:
                 continue
             bad = one(con,
-                f"SELECT {leaf}, min(__row), max(__row) FROM lrows GROUP BY {leaf} "
-                f"HAVING count(DISTINCT coalesce({k}, -1)) > 1 ORDER BY 2 LIMIT 1")
+                      f"SELECT {leaf}, min(__row), max(__row) FROM lrows GROUP BY {leaf} "
+                      f"HAVING count(DISTINCT coalesce(\"{k}\", -1)) > 1 ORDER BY 2 LIMIT 1")
             if bad:
                 raise InputError(f"{k} differs between rows of the same unit (first at row {bad[1]})",
                                  file=origin, row=bad[2], field=per_unit[k])
-        sel_index = ", ".join(f"({i}, {lit(s)})" for i, s in enumerate(sels))
+        sel_index = ", ".join(f"({i}, {lit(sel)})" for i, sel in enumerate(sels))
         firsts = ", ".join(f"first(id{k} ORDER BY __row) AS id{k}, first(label{k} ORDER BY __row) AS label{k}"
-                           for k in range(len(ids) - 1))
+                           for k in range(n_levels - 1))
         firsts = (firsts + ", ") if firsts else ""
+        per_first = ", ".join(f'first("{k}" ORDER BY __row) AS "{k}"'
+                              for k in ("registered", "cast", "valid", "null", "blank"))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE st AS
             WITH sidx(i, sel) AS (VALUES {sel_index}),
             agg AS (SELECT {leaf} AS u, sel, sum(v) AS v, count(*) AS n FROM lrows GROUP BY ALL),
-            units AS (SELECT {leaf}, {firsts}first(label{len(ids) - 1} ORDER BY __row) AS label{len(ids) - 1},
-                      min(__row) AS __row, first(registered ORDER BY __row) AS registered,
-                      first("cast" ORDER BY __row) AS "cast", first(valid ORDER BY __row) AS valid,
-                      first("null" ORDER BY __row) AS "null", first(blank ORDER BY __row) AS blank
-                      FROM lrows GROUP BY {leaf}),
+            units AS (SELECT {leaf}, {firsts}first(label{n_levels - 1} ORDER BY __row) AS label{n_levels - 1},
+                      min(__row) AS __row, {per_first} FROM lrows GROUP BY {leaf}),
             grid AS (SELECT u.{leaf} AS u, s.i, coalesce(a.v, 0) AS v, coalesce(a.n, 0) AS n
                      FROM units u CROSS JOIN sidx s LEFT JOIN agg a ON a.u = u.{leaf} AND a.sel = s.sel),
             lists AS (SELECT u, list(v ORDER BY i) AS votes, max(n) > 1 AS repeated FROM grid GROUP BY u)
             SELECT units.*, lists.votes, lists.repeated FROM units JOIN lists ON lists.u = units.{leaf}
         """)
-        selections = [(s, mapping.candidate_of(s)) for s in sels]
-        vote_items = [f"votes[{i + 1}]" for i in range(len(sels))]
+        selections = [(sel, mapping.candidate_of(sel)) for sel in sels]
     else:
-        cand_cols = [index[c] for c in mapping.candidates]
-        votes_sql = "list_value(" + ", ".join(_count(c) for c in cand_cols) + ")"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE st AS SELECT __row, {unit_sql}, {per_sql}, "
-                    f"{votes_sql} AS votes, false AS repeated FROM raw")
-        selections = [(c, mapping.candidate_of(c)) for c in mapping.candidates]
-        vote_items = [f"votes[{i + 1}]" for i in range(len(cand_cols))]
+        # votes are stored in selection-name order, so copies from files with other column orders compare equal
+        cols = sorted(mapping.candidates)
+        votes_sql = "list_value(" + ", ".join(_count(index[c]) for c in cols) + ")"
+        con.execute("CREATE OR REPLACE TEMP TABLE st AS "
+                    + keyed.format(rest=f"{per_sql}, {votes_sql} AS votes, false AS repeated"))
+        selections = [(c, mapping.candidate_of(c)) for c in cols]
 
-    order = sorted(range(len(selections)), key=lambda i: selections[i][0])
-    canon = " || ',' || ".join(f"{lit(selections[i][0].replace(',', '%2C') + '=')} || {vote_items[i]}"
-                               for i in order)
-    hash_sql = (f"sha256(concat_ws('|', {leaf}, coalesce(registered::VARCHAR, ''), coalesce(\"cast\"::VARCHAR, ''),"
-                f" coalesce(valid::VARCHAR, ''), coalesce(\"null\"::VARCHAR, ''), coalesce(blank::VARCHAR, ''),"
-                f" {canon}))")
-    vsum = "(" + " + ".join(vote_items) + ")"
-    ballots = f"coalesce(\"cast\", coalesce(valid, {vsum}) + coalesce(\"null\", 0) + coalesce(blank, 0))"
+    vsum = "list_sum(votes)"
+    ballots = f'coalesce("cast", coalesce(valid, {vsum}) + coalesce("null", 0) + coalesce(blank, 0))'
     conds = {
         "votes_above_registered": f"registered IS NOT NULL AND {vsum} > registered",
         "ballots_above_registered": f"registered IS NOT NULL AND {vsum} <= registered AND {ballots} > registered",
         "valid_mismatch": f"valid IS NOT NULL AND valid <> {vsum}",
-        "cast_below_counted": f"\"cast\" IS NOT NULL AND \"cast\" < coalesce(valid, {vsum}) + coalesce(\"null\", 0)"
+        "cast_below_counted": f'"cast" IS NOT NULL AND "cast" < coalesce(valid, {vsum}) + coalesce("null", 0)'
                               " + coalesce(blank, 0)",
         "zero_registered": "registered = 0",
         "registered_missing": "registered IS NULL" if "registered" in per_unit else "false",
         "repeated_rows": "repeated",
     }
-    flags_sql = "[x FOR x IN [" + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for k, c in conds.items()) + \
-        "] IF x IS NOT NULL]"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE recs AS
-        SELECT __row AS "row", {leaf} AS unit_id, registered, "cast", valid, "null", blank, votes,
-               {hash_sql} AS hash, {flags_sql} AS flags
-        FROM st
-    """)
-    total = one(con, "SELECT count(*) FROM recs")[0]
-    records = arrow(con, """
-        SELECT * FROM recs QUALIFY row_number() OVER (PARTITION BY unit_id, hash ORDER BY "row") = 1
-        ORDER BY "row"
-    """)
+    any_flag = " OR ".join(f"coalesce({c}, false)" for c in conds.values())
+    flags_sql = (f"CASE WHEN {any_flag} THEN [x FOR x IN ["
+                 + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for k, c in conds.items())
+                 + "] IF x IS NOT NULL] ELSE []::VARCHAR[] END")
+    recs = (f'SELECT __row AS "row", {leaf} AS unit_id, registered, "cast", valid, "null", blank, votes, '
+            f"{flags_sql} AS flags FROM st")
+    total = raw.rows if not mapping.long else one(con, "SELECT count(*) FROM st")[0]
+    if one(con, f"SELECT count(DISTINCT {leaf}) FROM st")[0] < total:
+        # identical copies of a table within the file are stored once (differing ones are all kept)
+        recs += (' QUALIFY row_number() OVER (PARTITION BY unit_id, registered, "cast", valid, "null", blank, '
+                 'votes ORDER BY "row") = 1')
+    records = arrow(con, recs + ' ORDER BY "row"')
+    records = records.append_column("seq", pa.array(np.arange(records.num_rows, dtype=np.int64)))
+    # ancestors: few, grouped; leaves: one per distinct unit
     node_sql = " UNION ALL ".join(
-        f"SELECT id{k} AS id, {k + 1} AS depth, {('id' + str(k - 1)) if k else 'NULL'} AS parent, "
-        f"label{k} AS label, __row FROM st" for k in range(len(ids)))
-    nodes = arrow(con, f"""
-        SELECT id, first(depth) AS depth, first(parent) AS parent,
-               coalesce(first(label ORDER BY __row) FILTER (WHERE label IS NOT NULL), id) AS label
-        FROM ({node_sql}) GROUP BY id ORDER BY depth, id
-    """)
+        f"SELECT id{k} AS id, {k + 1} AS depth, first({('id' + str(k - 1)) if k else 'NULL'}) AS parent, "
+        f"coalesce(first(label{k} ORDER BY __row) FILTER (WHERE label{k} IS NOT NULL), id{k}) AS label "
+        f"FROM st GROUP BY id{k}" for k in range(n_levels - 1))
+    leaves = (f"SELECT {leaf} AS id, {n_levels} AS depth, {('id' + str(n_levels - 2)) if n_levels > 1 else 'NULL'}"
+              f" AS parent, coalesce(label{n_levels - 1}, {leaf}) AS label FROM st")
+    if len(records) < total or mapping.long:
+        leaves += f" QUALIFY row_number() OVER (PARTITION BY {leaf} ORDER BY __row) = 1"
+    nodes = arrow(con, f"SELECT * FROM ({node_sql + ' UNION ALL ' if node_sql else ''}{leaves}) ORDER BY depth, id")
+    nodes = nodes.append_column("seq", pa.array(np.arange(nodes.num_rows, dtype=np.int64)))
     return Batch(file=origin, sha256=sha256, format=raw.format, rows=raw.rows, levels=levels,
                  selections=selections, records=records, nodes=nodes, duplicates=total - records.num_rows)

@@ -36,13 +36,13 @@ SCHEMA = """
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE sources (source_id INTEGER, name VARCHAR, kind VARCHAR, created_at TIMESTAMP);
 CREATE TABLE imports (import_id INTEGER, source_id INTEGER, file_name VARCHAR, sha256 VARCHAR,
-    format VARCHAR, "rows" BIGINT, records BIGINT, imported_at TIMESTAMP);
+    format VARCHAR, "rows" BIGINT, records BIGINT, imported_at TIMESTAMP, signature VARCHAR);
 CREATE TABLE candidates (candidate_id INTEGER, name VARCHAR, norm VARCHAR);
 CREATE TABLE import_selections (import_id INTEGER, position INTEGER, selection VARCHAR, candidate_id INTEGER);
 CREATE TABLE nodes (node_key BIGINT, id VARCHAR, depth INTEGER, parent VARCHAR, label VARCHAR);
 CREATE TABLE records (record_id BIGINT, source_id INTEGER, import_id INTEGER, "row" BIGINT, unit_key BIGINT,
     registered BIGINT, "cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT, votes BIGINT[],
-    hash VARCHAR, flags VARCHAR[]);
+    flags VARCHAR[]);
 CREATE TABLE sightings (record_id BIGINT, import_id INTEGER, "row" BIGINT);
 CREATE TABLE bulletins (bulletin_id INTEGER, name VARCHAR, announced_at VARCHAR, unit_id VARCHAR,
     progress_pct DOUBLE, registered BIGINT, "cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT,
@@ -153,31 +153,36 @@ class DuckDBStore(Store):
                          enumerate(zip(batch.selections, cand_ids, strict=True))])
         con.register("batch_nodes", batch.nodes)
         con.register("batch_records", batch.records)
-        next_node = self._next("nodes", "node_key")
-        con.execute("""
-            INSERT INTO nodes
-            SELECT ? + row_number() OVER (ORDER BY b.depth, b.id) - 1, b.id, b.depth, b.parent, b.label
-            FROM batch_nodes b ANTI JOIN nodes n ON n.id = b.id
-        """, [next_node])
-        con.execute("""
+        con.execute("INSERT INTO nodes SELECT ? + b.seq, b.id, b.depth, b.parent, b.label "
+                    "FROM batch_nodes b ANTI JOIN nodes n ON n.id = b.id", [self._next("nodes", "node_key")])
+        # Identical copy = same unit, counts and votes, from an import with the same selections.
+        signature = json.dumps(batch.selections, ensure_ascii=False)
+        same = [r[0] for r in con.execute("SELECT import_id FROM imports WHERE source_id = ? AND signature = ?",
+                                          [source_id, signature]).fetchall()]
+        existing = "CAST(NULL AS BIGINT)"
+        if same:
+            existing = f"""(SELECT min(e.record_id) FROM records e WHERE e.import_id IN ({",".join(map(str, same))})
+                AND e.unit_key = n.node_key AND e.votes = b.votes
+                AND e.registered IS NOT DISTINCT FROM b.registered AND e."cast" IS NOT DISTINCT FROM b."cast"
+                AND e.valid IS NOT DISTINCT FROM b.valid AND e."null" IS NOT DISTINCT FROM b."null"
+                AND e.blank IS NOT DISTINCT FROM b.blank)"""
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT b.*, n.node_key AS unit_key, e.record_id AS existing
+            SELECT b.*, n.node_key AS unit_key, {existing} AS existing
             FROM batch_records b JOIN nodes n ON n.id = b.unit_id
-            LEFT JOIN (SELECT unit_key, hash, min(record_id) AS record_id FROM records WHERE source_id = ?
-                       GROUP BY ALL) e ON e.unit_key = n.node_key AND e.hash = b.hash
-        """, [source_id])
-        next_record = self._next("records", "record_id")
+        """)
         con.execute("""
-            INSERT INTO records SELECT ? + row_number() OVER (ORDER BY "row") - 1, ?, ?, "row", unit_key,
-                registered, "cast", valid, "null", blank, votes, hash, flags
+            INSERT INTO records SELECT ? + seq, ?, ?, "row", unit_key, registered, "cast", valid, "null", blank,
+                votes, flags
             FROM incoming WHERE existing IS NULL
-        """, [next_record, source_id, import_id])
+        """, [self._next("records", "record_id"), source_id, import_id])
         con.execute("INSERT INTO sightings SELECT existing, ?, \"row\" FROM incoming WHERE existing IS NOT NULL",
                     [import_id])
         added, copies = one(con, "SELECT count(*) FILTER (WHERE existing IS NULL), "
-                                    "count(*) FILTER (WHERE existing IS NOT NULL) FROM incoming")
-        con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [import_id, source_id, batch.file, batch.sha256, batch.format, batch.rows, added, _now()])
+                                 "count(*) FILTER (WHERE existing IS NOT NULL) FROM incoming")
+        con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [import_id, source_id, batch.file, batch.sha256, batch.format, batch.rows, added, _now(),
+                     signature])
         flags = dict(con.execute("SELECT f, count(*) FROM (SELECT unnest(flags) AS f FROM incoming "
                                  "WHERE existing IS NULL) GROUP BY f ORDER BY f").fetchall())
         conflicts = one(con, "SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = ? "
@@ -310,7 +315,7 @@ class DuckDBStore(Store):
     def _records_where(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
         rows = self.con.execute(f"""
             SELECT s.name, s.kind, n.id, r.record_id, r.registered, r."cast", r.valid, r."null", r.blank,
-                   r.votes, r.flags, r.hash, i.file_name, i.sha256, r."row", i.import_id,
+                   r.votes, r.flags, i.file_name, i.sha256, r."row", i.import_id,
                    i.imported_at::VARCHAR,
                    (SELECT list({{'file': i2.file_name, 'row': g."row"}}) FROM sightings g
                     JOIN imports i2 ON i2.import_id = g.import_id WHERE g.record_id = r.record_id)
@@ -318,7 +323,7 @@ class DuckDBStore(Store):
             JOIN imports i ON i.import_id = r.import_id
             WHERE {where} ORDER BY s.source_id, r.record_id""", params).fetchall()
         out = []
-        for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, h, fname, fsha, row, iid,
+        for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, fname, fsha, row, iid,
              at, seen) in rows:
             sels = self.con.execute("SELECT s.selection, c.name FROM import_selections s JOIN candidates c "
                                     "USING (candidate_id) WHERE import_id = ? ORDER BY position", [iid]).fetchall()
@@ -329,7 +334,7 @@ class DuckDBStore(Store):
                 "source": src, "kind": kind, "unit": uid, "record_id": rid,
                 "registered": reg, "cast": cast, "valid": valid, "null": null, "blank": blank,
                 "votes": by_cand, "selections": {s: int(v) for (s, _), v in zip(sels, votes, strict=True)},
-                "flags": list(flags), "hash": h,
+                "flags": list(flags),
                 "provenance": {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
                                "also_seen": seen or []},
             })
