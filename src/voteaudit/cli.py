@@ -102,6 +102,8 @@ def ingest(
     delimiter: Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter (default: detected).")] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding (default: detected).")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name (default: the first).")] = None,
+    contest: Annotated[str | None, typer.Option("--contest", help="NIST CDF files with several contests: "
+                                                                   "the contest's Name or @id.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Reject the file if any record is implausible "
                                                           "(default: keep and flag).")] = False,
     db: DbOpt = DEFAULT_DB,
@@ -138,7 +140,7 @@ def ingest(
         m = None
     with progress(as_json) as step, store_at(db) as store:
         step(f"reading and validating {file.name}")
-        result = ingest_file(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt)
+        result = ingest_file(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest)
     if as_json:
         emit(result.to_dict())
         return

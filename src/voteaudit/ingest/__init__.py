@@ -30,7 +30,7 @@ def sha256_file(path: Path) -> str:
 
 
 def read_batch(path: Path, mapping: Mapping | None, *, store_levels: list[str] | None = None,
-               fmt: str | None = None) -> Batch:
+               fmt: str | None = None, contest: str | None = None) -> Batch:
     """Read and validate one file into a Batch (no store involved)."""
     path = Path(path)
     origin = str(path)
@@ -43,7 +43,7 @@ def read_batch(path: Path, mapping: Mapping | None, *, store_levels: list[str] |
     if fmt == "nist":
         from voteaudit.ingest.nist import read_nist
 
-        return read_nist(path, sha256=digest, store_levels=store_levels)
+        return read_nist(path, sha256=digest, store_levels=store_levels, contest=contest)
     if mapping is None:
         raise InputError("no column mapping: give --mapping MAP.toml or --unit/--candidate flags", file=origin)
     con = duckdb.connect()
@@ -72,10 +72,10 @@ def strict_check(batch: Batch) -> None:
 
 
 def ingest_file(store: Store, path: Path, mapping: Mapping | None, *, source: str, kind: str | Kind,
-                strict: bool = False, fmt: str | None = None) -> ImportResult:
+                strict: bool = False, fmt: str | None = None, contest: str | None = None) -> ImportResult:
     """Validate ``path`` whole, then store it as one transaction for ``source``."""
     kind = Kind(kind).value
-    batch = read_batch(Path(path), mapping, store_levels=store.levels(), fmt=fmt)
+    batch = read_batch(Path(path), mapping, store_levels=store.levels(), fmt=fmt, contest=contest)
     if strict:
         strict_check(batch)
     return store.write_import(batch, source, kind)
