@@ -43,16 +43,20 @@ def emit(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def run_guarded(body: Callable[[], None]) -> None:
+    """Run a command body, turning voteaudit errors into a message on stderr and exit code 2."""
+    try:
+        body()
+    except VoteauditError as exc:
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn voteaudit errors into a one-line message on stderr and exit code 2."""
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except VoteauditError as exc:
-            # the message quotes user data: never let Rich read it as markup
-            err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+        run_guarded(lambda: fn(*args, **kwargs))  # messages quote user data: printed without markup
     return wrapper
 
 
@@ -315,6 +319,14 @@ def report(
     else:
         out.print(f"Wrote {out_dir / 'report.html'} and {out_dir / 'summary.json'}.")
 
+
+def _register_subapps() -> None:
+    from voteaudit.audit_cli import app as audit_app
+
+    app.add_typer(audit_app, name="audit")
+
+
+_register_subapps()
 
 if __name__ == "__main__":  # pragma: no cover
     app()

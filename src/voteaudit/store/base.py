@@ -124,6 +124,13 @@ class Store(ABC):
         """Every record of one unit, from every source, with provenance."""
 
     @abstractmethod
+    def state(self, key: str) -> dict[str, Any] | None:
+        """A saved piece of workflow state (e.g. an audit in progress), or None."""
+
+    @abstractmethod
+    def save_state(self, key: str, value: dict[str, Any]) -> None: ...
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def __enter__(self) -> Store:

@@ -353,5 +353,14 @@ class DuckDBStore(Store):
     def unit_records(self, unit_id: str) -> list[dict[str, Any]]:
         return self._records_where("n.id = ?", [unit_id])
 
+    def state(self, key: str) -> dict[str, Any] | None:
+        value = self._meta(f"state:{key}")
+        return json.loads(value) if value else None
+
+    def save_state(self, key: str, value: dict[str, Any]) -> None:
+        self.con.execute("BEGIN")
+        self._set_meta(f"state:{key}", json.dumps(value, ensure_ascii=False))
+        self.con.execute("COMMIT")
+
     def close(self) -> None:
         self.con.close()
