@@ -189,6 +189,43 @@ def announce(
 
 @app.command()
 @handle_errors
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Images (JPEG, PNG, TIFF, PDF) or folders of them.")],
+    source: Annotated[str, typer.Option("--source", help="Source the sheets are recorded under.")],
+    kind: Annotated[Kind, typer.Option("--kind", help="Who collected the sheets.")] = Kind.observer,
+    workers: Annotated[int, typer.Option("--workers", help="Decoding processes (use 2 on a 2-core machine).")] = 1,
+    strict: Annotated[bool, typer.Option("--strict", help="Reject the batch if any sheet is implausible.")] = False,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read tally sheets from photos or scans via their QR codes and record them as a source.
+
+    Each image's sha256 and file name are kept with its record. The same image twice gives one
+    record; the same table from two images with different numbers gives two (a conflict). Images
+    that cannot be read go to a review queue and are retried on the next scan of this source.
+    Payload formats: Venezuela 2024 actas (`ve2024`) and voteaudit's checksummed `generic` format.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from voteaudit.ingest.scans import scan_into_store
+
+    with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  transient=True, disable=as_json or not err.is_terminal) as bar, store_at(db) as store:
+        task = bar.add_task("scan", total=None)
+        doc = scan_into_store(store, paths, source=source, kind=kind, workers=workers, strict=strict,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        emit(doc)
+        return
+    out.print(f"{doc['images']:,} images, {doc['sheets']:,} sheets decoded -> {doc['records_added']:,} new records "
+              f"for {source}; {len(doc['unreadable'])} unreadable, {len(doc['rejected'])} rejected payloads "
+              f"(review queue: {len(doc['review_queue'])}).")
+    for item in doc["review_queue"][:20]:
+        out.print(f"  {item['path']}: {item['reason']}")
+
+
+@app.command()
+@handle_errors
 def compare(
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
@@ -283,6 +320,7 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for report.html and summary.json.")] = Path("out"),
     db: Annotated[str | None, typer.Option("--db", help="Store to build (default: DIR/demo.duckdb, "
                                                         "rebuilt each run).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the report: en or es.")] = "en",
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole pipeline on the bundled Venezuela 2024 data and write a report.
@@ -293,7 +331,7 @@ def demo(
     from voteaudit.demo import run_demo
 
     with progress(as_json) as step:
-        doc = run_demo(out_dir, db=db, step=step)
+        doc = run_demo(out_dir, db=db, step=step, lang=lang)
     if as_json:
         emit(doc)
     else:
@@ -307,12 +345,23 @@ def report(
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
     title: Annotated[str, typer.Option("--title", help="Report title.")] = "Election results check",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the report: en or es.")] = "en",
+    geojson: Annotated[Path | None, typer.Option("--geojson", help="Region boundaries (GeoJSON) for maps.")] = None,
+    geo_key: Annotated[str, typer.Option("--geo-key", help="GeoJSON property naming each region.")] = "NAME_1",
+    geo_crosswalk: Annotated[Path | None, typer.Option(
+        "--geo-crosswalk", help="CSV: first column the region code, last column the GeoJSON name "
+                                "(default: match region names).")] = None,
 ) -> None:
-    """Write a self-contained HTML report (opens offline) and summary.json."""
+    """Write a self-contained HTML report (opens offline, no CDN) and summary.json, with data downloads."""
     from voteaudit.report.build import write_report
+    from voteaudit.report.charts import read_crosswalk
 
+    if lang not in ("en", "es"):
+        raise VoteauditError(f"--lang must be en or es, not {lang!r}")
+    names = read_crosswalk(geo_crosswalk) if geo_crosswalk else None
     with progress(as_json) as step, store_at(db, read_only=True) as store:
-        doc = write_report(store, out_dir, title=title, step=step)
+        doc = write_report(store, out_dir, title=title, step=step, lang=lang, geojson=geojson, geo_key=geo_key,
+                           geo_names=names)
     if as_json:
         emit({"report": str(out_dir / "report.html"), "summary": str(out_dir / "summary.json"),
               "sources": [s["name"] for s in doc["sources"]]})

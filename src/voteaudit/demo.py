@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voteaudit.ingest import ingest_file, load_mapping
+from voteaudit.report.charts import read_crosswalk
 from voteaudit.store import open_store
 
 DEMO_SOURCES = (("actas", "independent", "actas.csv.gz", "actas.toml"),
@@ -18,7 +19,8 @@ def demo_file(name: str) -> Path:
     return Path(str(resources.files("voteaudit") / "demo_data" / name))
 
 
-def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None] = lambda s: None,
+             lang: str = "en") -> dict[str, Any]:
     """Build a fresh store from the demo data and write report.html + summary.json into ``out_dir``."""
     from voteaudit.ingest.bulletins import read_bulletins
     from voteaudit.report.build import write_report
@@ -35,4 +37,5 @@ def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None
         bulletins, universe = read_bulletins(demo_file("bulletins.json"))
         store.write_bulletins(bulletins, universe)
         return write_report(store, out_dir, title="Venezuela, presidential election of 28 July 2024", step=step,
-                            geojson=demo_file("venezuela_states.geojson"))
+                            geojson=demo_file("venezuela_states.geojson"), lang=lang,
+                            geo_names=read_crosswalk(demo_file("states_crosswalk.csv")))

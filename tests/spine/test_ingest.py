@@ -174,6 +174,15 @@ def test_conflicting_copies_kept_and_reported(cli, db, tmp_path):
     assert unit["records"][0]["provenance"]["also_seen"][0]["file"].endswith("b.csv")
 
 
+def test_conflict_within_one_file(cli, tmp_path):
+    text = GOOD + "R2,D1,1,300,120,0,61,59\n"
+    result = cli("ingest", write(tmp_path / "c.csv", text), *WIDE_FLAGS, json_out=True)
+    assert result.doc["records_added"] == 4 and result.doc["conflicts"] == 1
+    src = totals(cli)["s1"]
+    assert src["units"] == 3 and src["conflicts"] == 1 and src["records"] == 4
+    assert len(cli("unit", "r2.d1.1", json_out=True).doc["records"]) == 2
+
+
 def test_conflict_within_one_file_and_identical_duplicate_rows(cli, tmp_path):
     text = GOOD + "R1,D1,1,500,300,5,200,100\nR2,D1,1,300,120,0,61,59\n"
     result = cli("ingest", write(tmp_path / "dup.csv", text), *WIDE_FLAGS, json_out=True)

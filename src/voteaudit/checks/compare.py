@@ -40,8 +40,10 @@ def group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarra
     """Sum rows of ``values`` (n,) or (n, k) by group code: vectorised bincount."""
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n_groups).round().astype(np.int64)
-    return np.stack([np.bincount(codes, weights=values[:, j], minlength=n_groups)
-                     for j in range(values.shape[1])], axis=1).round().astype(np.int64)
+    out = np.zeros((n_groups, values.shape[1]), dtype=np.int64)
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_groups).round()
+    return out
 
 
 @dataclass
@@ -141,9 +143,11 @@ def compare_pair(a: SourceMatrix, b: SourceMatrix, *, top: int = 50, sample: int
     size = np.abs(diff).sum(axis=1)
     differ = size > 0
     # winner's margin: the two leading candidates of a on the common units
-    lead = np.argsort(-va.sum(axis=0))[:2] if len(names) >= 2 else np.array([0, 0])
-    margin_a = va[:, lead[0]] - va[:, lead[1]]
-    margin_b = vb[:, lead[0]] - vb[:, lead[1]]
+    if len(names) >= 2:
+        lead = np.argsort(-va.sum(axis=0))[:2]
+        margin_a, margin_b = va[:, lead[0]] - va[:, lead[1]], vb[:, lead[0]] - vb[:, lead[1]]
+    else:  # fewer than two candidates in common: no margin to speak of
+        margin_a = margin_b = np.zeros(len(ia), dtype=np.int64)
     rows = np.flatnonzero(differ)
     ranked = rows[np.lexsort((a.unit_ids[ia[rows]], -size[rows]))][:top]
     labels = labels or {}

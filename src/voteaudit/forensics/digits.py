@@ -17,6 +17,10 @@ Last digit (Beber & Scacco 2012, "What the Numbers Say", Political Analysis 20(2
 X^2 = sum_d (n_d - N/10)^2 / (N/10) ~ chi^2(9); also the share of last digits 0 or 5 (expected .20),
 the share of counts whose last two digits are equal (expected .10) and whose last two digits differ
 by one in either order (expected .18; 0 and 9 not adjacent), each with a binomial z-test.
+Departure (documented): uniform last digits need counts spread over many tens, so a candidate is tested
+only when the median of its counts >= 10 is at least ``LAST_DIGIT_MIN_MEDIAN`` (50); smaller candidates
+are reported untested and left out of the pooled "all candidates" target. Without this rule honest
+simulated elections fail the test through their small candidates.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ REF_2BL = ("Mebane, W. R. (2006) Election Forensics: Vote Counts and Benford's L
            "Hicken & Mebane, Election Forensics Toolkit (2BL)")
 REF_LAST = "Beber, B. & Scacco, A. (2012) What the Numbers Say, Political Analysis 20(2): 211-234"
 MIN_COUNTS = 50  # fewer eligible counts than this: no test
+LAST_DIGIT_MIN_MEDIAN = 50
 
 
 def second_digits(x: np.ndarray) -> np.ndarray:
@@ -142,11 +147,22 @@ def run_second_digit(c: Counts, *, alpha: float, seed: int, level: str) -> list[
 
 def run_last_digit(c: Counts, *, alpha: float, seed: int, level: str) -> list[TestResult]:
     ok = c.votes_ok()
-    out = [last_digit_test(c.votes[ok, j], alpha=alpha, target=name, level=level)
-           for j, name in enumerate(c.candidates)]
-    pooled = last_digit_test(c.votes[ok], alpha=alpha, target="all candidates", level=level)
+    out, usable = [], []
+    for j, name in enumerate(c.candidates):
+        x = c.votes[ok, j]
+        big = x[x >= 10]
+        if big.size and np.median(big) >= LAST_DIGIT_MIN_MEDIAN:
+            usable.append(j)
+            out.append(last_digit_test(x, alpha=alpha, target=name, level=level))
+        else:
+            r = TestResult("last_digit", name, level, float("nan"), None, False, n=int(big.size),
+                           alpha=alpha, reference=REF_LAST)
+            r.interpretation = (f"Not tested: {name}'s counts are too small (median below "
+                                f"{LAST_DIGIT_MIN_MEDIAN}) for last digits to be uniform.")
+            out.append(r)
+    pooled = last_digit_test(c.votes[ok][:, usable], alpha=alpha, target="all candidates", level=level)
     # tables whose every count >= 10 ends in 0 or 5: the pattern invented sheets show
-    v = c.votes[ok]
+    v = c.votes[ok][:, usable]
     big = v >= 10
     round_all = (big.sum(axis=1) >= 2) & ((~big) | (v % 5 == 0)).all(axis=1)
     pooled.units_flagged = listed(c.unit_ids[ok], round_all) if pooled.flagged else []

@@ -33,6 +33,8 @@ class Counts:
     valid: np.ndarray
     null: np.ndarray
     leader: int            # column of the overall leader
+    parent: np.ndarray | None = None  # int code of each unit's parent area (next level up), if any
+    cluster: np.ndarray | None = None  # int code of the outermost level with >= 5 areas (for SEs)
 
     @property
     def n(self) -> int:
@@ -80,7 +82,27 @@ def counts(matrix: SourceMatrix) -> Counts:
         valid=np.asarray(valid, dtype=np.int64),
         null=np.asarray(matrix.null, dtype=np.int64),
         leader=leader,
+        parent=group_codes(matrix.path[-2]) if len(matrix.path) >= 2 else None,
+        cluster=_cluster_codes(matrix),
     )
+
+
+def group_codes(labels: np.ndarray) -> np.ndarray:
+    """Integer codes 0..g-1 for the distinct labels (fast path when labels are already sorted)."""
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if labels.size > 1 and bool(np.all(labels[1:] >= labels[:-1])):
+        return np.concatenate([[0], np.cumsum(labels[1:] != labels[:-1])]).astype(np.int64)
+    return np.unique(labels, return_inverse=True)[1].astype(np.int64).ravel()
+
+
+def _cluster_codes(matrix: SourceMatrix) -> np.ndarray | None:
+    for labels in matrix.path[:-1]:
+        codes = group_codes(labels)
+        if codes.size and codes.max() + 1 >= 5:
+            return codes
+    return None
 
 
 def listed(unit_ids: np.ndarray, mask: np.ndarray) -> list[str]:

@@ -42,40 +42,54 @@ def on_grid(k: np.ndarray, n: np.ndarray, *, step: int = 1, tol: float = 0.05) -
 
 
 def grid_probability(n: np.ndarray, p: np.ndarray, *, step: int = 1, tol: float = 0.05,
-                     sds: float = 6.0, chunk: int = 131_072) -> np.ndarray:
-    """P(100 X / n on the grid) for X ~ Binomial(n, p), per unit, summed exactly from the pmf."""
+                     sds: float = 4.5, chunk: int = 65_536, coarse: int | None = None):
+    """P(100 X / n on the grid) for X ~ Binomial(n, p), per unit, summed exactly from the pmf.
+
+    Only grid points within ``sds`` standard deviations of ``n p`` are summed (omitted mass < 1e-5).
+    With ``coarse`` (a multiple of ``step``) also returns the probability for the coarser grid, from
+    the same pass: ``(q_step, q_coarse)``.
+    """
     n = np.asarray(n, dtype=np.int64)
     p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
     out = np.zeros(n.shape, dtype=float)
+    out_c = np.zeros(n.shape, dtype=float)
     if n.size == 0:
-        return out
+        return out if coarse is None else (out, out_c)
     lf = gammaln(np.arange(int(n.max()) + 2, dtype=float) + 1.0)  # log k!
     half = sds * np.sqrt(p * (1 - p) / np.maximum(n, 1)) + 1.0 / np.maximum(n, 1)
     m_lo = np.maximum(np.floor(100 * (p - half) / step), 0).astype(np.int64)
     m_hi = np.minimum(np.ceil(100 * (p + half) / step), 100 // step).astype(np.int64)
     width = m_hi - m_lo + 1
     order = np.argsort(width, kind="stable")
-    tol_num = tol / 100.0
+    tol_i = int(round(tol * _TOL_DEN))
+    scale = 100 * _TOL_DEN
     for s in range(0, n.size, chunk):
         idx = order[s:s + chunk]
-        nn, pp, lo = n[idx][:, None], p[idx][:, None], m_lo[idx][:, None]
-        mm = lo + np.arange(int(width[idx].max()))[None, :]
-        centre = step * mm / 100.0
-        k0 = np.maximum(np.ceil(nn * (centre - tol_num) - 1e-9), 0).astype(np.int64)
-        k1 = np.minimum(np.floor(nn * (centre + tol_num) + 1e-9), nn).astype(np.int64)
-        base = lf[nn]
-        lp, lq = np.log(pp), np.log1p(-pp)
+        nn = n[idx][:, None]
+        mm = m_lo[idx][:, None] + np.arange(int(width[idx].max()))[None, :]
+        live = mm <= m_hi[idx][:, None]
+        # grid window in integers: (step m - tol) n / 100 <= k <= (step m + tol) n / 100
+        centre = step * mm * _TOL_DEN
+        k0 = np.maximum(-((-(centre - tol_i) * nn) // scale), 0)
+        k1 = np.minimum(((centre + tol_i) * nn) // scale, nn)
+        pp = p[idx][:, None]
+        lq = np.log1p(-pp)
+        c0 = lf[nn] + nn * lq
+        d0 = np.log(pp) - lq
         acc = np.zeros(idx.size)
+        acc_c = np.zeros(idx.size)
+        on_coarse = (step * mm) % coarse == 0 if coarse else None
         for o in range(int((k1 - k0).max(initial=-1)) + 1):
             k = k0 + o
-            ok = (k <= k1) & (mm <= m_hi[idx][:, None])
-            kk = np.where(ok, k, 0)
-            # exact integer check guards the float window edges
-            ok &= on_grid(kk, np.broadcast_to(nn, kk.shape), step=step, tol=tol)
-            logpmf = base - lf[kk] - lf[np.maximum(nn - kk, 0)] + kk * lp + (nn - kk) * lq
-            acc += np.where(ok, np.exp(logpmf), 0.0).sum(axis=1)
+            ok = live & (k <= k1)
+            k = np.where(ok, k, 0)
+            pmf = np.where(ok, np.exp(c0 - lf[k] - lf[nn - k] + k * d0), 0.0)
+            acc += pmf.sum(axis=1)
+            if coarse:
+                acc_c += np.where(on_coarse, pmf, 0.0).sum(axis=1)
         out[idx] = np.minimum(acc, 1.0)
-    return out
+        out_c[idx] = np.minimum(acc_c, 1.0)
+    return out if coarse is None else (out, out_c)
 
 
 def mc_counts(q: np.ndarray, *, replicates: int, rng: np.random.Generator, bins: int = 256) -> np.ndarray:
@@ -87,6 +101,22 @@ def mc_counts(q: np.ndarray, *, replicates: int, rng: np.random.Generator, bins:
     size = np.array([len(a) for a in parts])
     mean = np.array([a.mean() for a in parts])
     return rng.binomial(size[None, :], mean[None, :], size=(replicates, size.size)).sum(axis=1)
+
+
+_CACHE: dict[str, object] = {}
+
+
+def _probabilities(c: Counts, reg, t, b, share, *, step: int, tol: float):
+    """q_T, q_L for ``step``; integer (1) and multiple-of-5 grids come from one pass, cached per input."""
+    if step not in (1, 5):
+        return (grid_probability(reg, t, step=step, tol=tol), grid_probability(b, share, step=step, tol=tol))
+    key = (id(c.votes), id(c.registered), c.n, tol)
+    if _CACHE.get("key") != key:
+        t1, t5 = grid_probability(reg, t, step=1, tol=tol, coarse=5)
+        l1, l5 = grid_probability(b, share, step=1, tol=tol, coarse=5)
+        _CACHE.clear()
+        _CACHE.update(key=key, q={1: (t1, l1), 5: (t5, l5)}, ref=(c.votes, c.registered))
+    return _CACHE["q"][step]
 
 
 def grid_tests(c: Counts, *, test: str, step: int, alpha: float = 0.05, seed: int = 0,
@@ -103,8 +133,7 @@ def grid_tests(c: Counts, *, test: str, step: int, alpha: float = 0.05, seed: in
     t_i, l_i = t[include], share[include]
     obs_t = on_grid(b_i, reg_i, step=step, tol=tol)
     obs_l = on_grid(w_i, b_i, step=step, tol=tol)
-    q_t = grid_probability(reg_i, t_i, step=step, tol=tol)
-    q_l = grid_probability(b_i, l_i, step=step, tol=tol)
+    q_t, q_l = _probabilities(c, reg_i, t_i, b_i, l_i, step=step, tol=tol)
     ids = c.unit_ids[include]
     rng = np.random.default_rng(seed)
     grid_name = "integer percentages" if step == 1 else f"multiples of {step} %"

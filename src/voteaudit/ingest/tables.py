@@ -43,6 +43,7 @@ FLAGS = {
     "zero_registered": "zero registered voters",
     "registered_missing": "registered voters not given",
     "repeated_rows": "a selection appears in several rows for the unit (summed)",
+    "unknown_unit": "a scanned sheet for a table no source lists",
 }
 
 
@@ -57,6 +58,7 @@ class Batch:
     levels: list[str]
     selections: list[tuple[str, str]]   # (selection, candidate) sorted by selection: the order of ``votes``
     records: pa.Table                   # row, unit_id, registered, cast, valid, null, blank, votes, flags, seq
+                                        # (+ origin: JSON provenance of a scanned image, when there is one)
     nodes: pa.Table                     # id, depth, parent, label, seq
     duplicates: int = 0                 # rows identical to an earlier row of the same file
     extra: dict = field(default_factory=dict)
@@ -258,7 +260,8 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     recs = (f'SELECT __row AS "row", {leaf} AS unit_id, registered, "cast", valid, "null", blank, votes, '
             f"{flags_sql} AS flags FROM st")
     total = raw.rows if not mapping.long else one(con, "SELECT count(*) FROM st")[0]
-    if one(con, f"SELECT count(DISTINCT {leaf}) FROM st")[0] < total:
+    repeated_units = one(con, f"SELECT count(DISTINCT {leaf}) FROM st")[0] < total
+    if repeated_units:
         # identical copies of a table within the file are stored once (differing ones are all kept)
         recs += (' QUALIFY row_number() OVER (PARTITION BY unit_id, registered, "cast", valid, "null", blank, '
                  'votes ORDER BY "row") = 1')
@@ -271,7 +274,7 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         f"FROM st GROUP BY id{k}" for k in range(n_levels - 1))
     leaves = (f"SELECT {leaf} AS id, {n_levels} AS depth, {('id' + str(n_levels - 2)) if n_levels > 1 else 'NULL'}"
               f" AS parent, coalesce(label{n_levels - 1}, {leaf}) AS label FROM st")
-    if len(records) < total or mapping.long:
+    if repeated_units:
         leaves += f" QUALIFY row_number() OVER (PARTITION BY {leaf} ORDER BY __row) = 1"
     nodes = arrow(con, f"SELECT * FROM ({node_sql + ' UNION ALL ' if node_sql else ''}{leaves}) ORDER BY depth, id")
     nodes = nodes.append_column("seq", pa.array(np.arange(nodes.num_rows, dtype=np.int64)))

@@ -17,12 +17,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from voteaudit.names import candidate_key
 from voteaudit.report import charts
+from voteaudit.report.i18n import translator
 from voteaudit.report.summary import build_summary
 from voteaudit.store.base import Store
 
 
-def headline(doc: dict[str, Any]) -> list[str]:
+def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
+             fmt_pct: Callable[[float], str] = lambda v: f"{100 * v:.1f}%") -> list[str]:
     """The finding in plain words: the best-covered source against the latest national bulletin."""
     lines = []
     sources = sorted(doc["sources"], key=lambda s: -s["units"])
@@ -31,26 +34,19 @@ def headline(doc: dict[str, Any]) -> list[str]:
         s = sources[0]
         ranked = sorted(s["shares"].items(), key=lambda kv: -kv[1])
         cov = s["coverage_detail"]
-        lead = ", ".join(f"{c} {100 * v:.1f}%" for c, v in ranked[:2])
-        lines.append(f"The {cov['units']:,} tables in source “{s['name']}” ({100 * (s['coverage'] or 0):.1f}% of "
-                     f"{cov['units_total']:,} tables) give: {lead} of valid votes.")
+        lead = ", ".join(f"{c} {fmt_pct(v)}" for c, v in ranked[:2])
+        lines.append(t("headline_source", units=f"{cov['units']:,}", source=s["name"],
+                       coverage=fmt_pct(s["coverage"] or 0), total=f"{cov['units_total']:,}", lead=lead))
     if national:
         b = national[-1]
         ranked_b = sorted(b["shares"].items(), key=lambda kv: -kv[1])
-        lead_b = ", ".join(f"{c} {100 * v:.1f}%" for c, v in ranked_b[:2])
-        lines.append(f"The authority's “{b['name']}” announced: {lead_b}.")
+        lines.append(t("headline_bulletin", bulletin=b["name"],
+                       lead=", ".join(f"{c} {fmt_pct(v)}" for c, v in ranked_b[:2])))
         if sources:
-            from voteaudit.names import candidate_key
-
             win_s = candidate_key(max(sources[0]["shares"], key=sources[0]["shares"].get))
-            win_b = candidate_key(ranked_b[0][0])
-            if win_s != win_b:
-                lines.append("The announced winner is not the candidate leading in the collected tally sheets.")
-            else:
-                lines.append("The announced winner also leads in the collected tally sheets.")
+            lines.append(t("headline_differs" if win_s != candidate_key(ranked_b[0][0]) else "headline_same"))
     for p in doc["comparison"]["pairs"]:
-        lines.append(f"Sources “{p['a']}” and “{p['b']}” share {p['common_units']:,} tables and report different "
-                     f"numbers for {p['differ']:,} of them.")
+        lines.append(t("headline_pair", a=p["a"], b=p["b"], common=f"{p['common_units']:,}", differ=f"{p['differ']:,}"))
     return lines
 
 
@@ -86,11 +82,31 @@ def _write_downloads(store: Store, doc: dict[str, Any], data_dir: Path) -> list[
     return files
 
 
+def _formatters(lang: str) -> dict[str, Callable[..., str]]:
+    """Number formats: 7,156,462 and 67.13% in English; 7.156.462 and 67,13% in Spanish."""
+    def local(text: str) -> str:
+        return text.translate(str.maketrans(",.", ".,")) if lang == "es" else text
+
+    return {
+        "num": lambda v: "—" if v is None else local(f"{v:,}"),
+        "pct": lambda v, d=2: "—" if v is None else local(f"{100 * v:.{d}f}") + "%",
+        "signed": lambda v: local(f"{v:+,}"),
+        "signedf": lambda v, d=2: local(f"{v:+.{d}f}"),
+    }
+
+
 def write_report(store: Store, out_dir: Path, *, title: str = "Election results check",
                  step: Callable[[str], None] = lambda s: None, geojson: Path | None = None,
-                 geo_key: str = "NAME_1", geo_names: dict[str, str] | None = None,
+                 geo_key: str = "NAME_1", geo_names: dict[str, str] | None = None, lang: str = "en",
+                 sections: list[dict[str, Any]] | None = None, methods: list[dict[str, str]] | None = None,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write ``summary.json`` and ``report.html`` into ``out_dir``; return the summary."""
+    """Write ``summary.json`` and ``report.html`` into ``out_dir``; return the summary.
+
+    ``extra`` adds keys to the summary (estimates, forensics...); ``sections`` adds report sections
+    (``id``, ``title``, ``html`` as markupsafe.Markup built with escaping); ``methods`` adds method notes.
+    """
+    t = translator(lang)
+    fmt = _formatters(lang)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     step("summarising")
@@ -102,26 +118,34 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     (out_dir / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n",
                                           encoding="utf-8")
     step("rendering report.html")
-    share_groups = {f"{s['name']} (tally sheets)": s["shares"] for s in doc["sources"]}
-    share_groups.update({f"{b['name']} (announced)": b["shares"] for b in doc["announced"] if b["unit"] is None})
-    figures = {"shares": charts.grouped_bars(share_groups, title="Vote shares by source and bulletin")}
+    candidates: list[str] = []
+    for s in doc["sources"]:
+        for c in sorted(s["totals"], key=lambda c: -s["totals"][c]):
+            if c not in candidates:
+                candidates.append(c)
+    share_groups = {f"{s['name']} ({t('tally_sheets')})": s["shares"] for s in doc["sources"]}
+    share_groups.update({f"{b['name']} ({t('announced')})": b["shares"] for b in doc["announced"] if b["unit"] is None})
+    figures = {"shares": charts.grouped_bars(share_groups, title=t("chart_shares"))}
     maps = []
     if geojson is not None and doc["sources"]:
         s = max(doc["sources"], key=lambda s: s["units"])
         lead = max(s["shares"], key=s["shares"].get)
         names = geo_names or {}
         values = {names.get(r["id"], r["name"]): r["shares"].get(lead) for r in s["by_region"]}
-        maps.append({"title": f"{lead}: share of valid votes by region, source “{s['name']}”",
-                     "svg": charts.choropleth(geojson, values, key=geo_key,
-                                              title=f"{lead} share by region")})
+        maps.append({"title": t("map_share", candidate=lead, source=s["name"]),
+                     "svg": charts.choropleth(geojson, values, key=geo_key, title=t("map_share", candidate=lead,
+                                                                                    source=s["name"]))})
         cov = {names.get(r["id"], r["name"]): r["units"] for r in s["by_region"]}
-        maps.append({"title": f"Tables collected by region, source “{s['name']}”",
-                     "svg": charts.choropleth(geojson, cov, key=geo_key, title="tables by region", fmt="{:,.0f}",
-                                              high="#00441b", low="#f7fcf5")})
+        maps.append({"title": t("map_tables", source=s["name"]),
+                     "svg": charts.choropleth(geojson, cov, key=geo_key, title=t("map_tables", source=s["name"]),
+                                              fmt="{:,.0f}", high="#00441b", low="#f7fcf5")})
     env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
-    env.filters["pct"] = lambda v, d=2: "—" if v is None else f"{100 * v:.{d}f}%"
-    env.filters["num"] = lambda v: "—" if v is None else f"{v:,}"
+    env.filters.update(fmt)
+    nav = [("sources", "nav_sources"), ("regions", "nav_regions"), ("disagreements", "nav_disagreements"),
+           ("validation", "nav_validation"), ("methods", "nav_methods"), ("data", "nav_data")]
     html = env.get_template("report.html").render(
-        title=title, doc=doc, headline=headline(doc), figures=figures, maps=maps, downloads=downloads)
+        title=title, doc=doc, headline=headline(doc, t, fmt["pct"]), figures=figures, maps=maps,
+        downloads=downloads, candidates=candidates, t=t, lang=lang, nav=nav, sections=sections or [],
+        methods=methods or [])
     (out_dir / "report.html").write_text(html, encoding="utf-8")
     return doc

@@ -5,6 +5,7 @@ Every label is escaped: candidate and place names are untrusted text.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -99,3 +100,12 @@ def choropleth(geojson: Path, values: dict[str, float], *, key: str, title: str,
               f'<text x="118" y="{h + 16:.0f}">{escape(fmt.format(vmax))}</text>')
     return Markup(f'<svg viewBox="0 0 {w:.0f} {h + 24:.0f}" role="img" aria-label="{escape(title)}" class="chart">'
                   f"<title>{escape(title)}</title>{''.join(parts)}{legend}</svg>")
+
+
+def read_crosswalk(path: Path) -> dict[str, str]:
+    """Region code -> map feature name, from a CSV whose first column is the code and last the feature name."""
+    from voteaudit.names import unit_part
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return {unit_part(r[0]): r[-1] for r in rows[1:] if r and r[0].strip()}

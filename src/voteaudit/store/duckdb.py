@@ -42,7 +42,7 @@ CREATE TABLE import_selections (import_id INTEGER, position INTEGER, selection V
 CREATE TABLE nodes (node_key BIGINT, id VARCHAR, depth INTEGER, parent VARCHAR, label VARCHAR);
 CREATE TABLE records (record_id BIGINT, source_id INTEGER, import_id INTEGER, "row" BIGINT, unit_key BIGINT,
     registered BIGINT, "cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT, votes BIGINT[],
-    flags VARCHAR[]);
+    flags VARCHAR[], origin VARCHAR);
 CREATE TABLE sightings (record_id BIGINT, import_id INTEGER, "row" BIGINT);
 CREATE TABLE bulletins (bulletin_id INTEGER, name VARCHAR, announced_at VARCHAR, unit_id VARCHAR,
     progress_pct DOUBLE, registered BIGINT, "cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT,
@@ -171,9 +171,10 @@ class DuckDBStore(Store):
             SELECT b.*, n.node_key AS unit_key, {existing} AS existing
             FROM batch_records b JOIN nodes n ON n.id = b.unit_id
         """)
-        con.execute("""
+        origin = "origin" if "origin" in batch.records.column_names else "NULL"
+        con.execute(f"""
             INSERT INTO records SELECT ? + seq, ?, ?, "row", unit_key, registered, "cast", valid, "null", blank,
-                votes, flags
+                votes, flags, {origin}
             FROM incoming WHERE existing IS NULL
         """, [self._next("records", "record_id"), source_id, import_id])
         con.execute("INSERT INTO sightings SELECT existing, ?, \"row\" FROM incoming WHERE existing IS NOT NULL",
@@ -315,7 +316,7 @@ class DuckDBStore(Store):
     def _records_where(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
         rows = self.con.execute(f"""
             SELECT s.name, s.kind, n.id, r.record_id, r.registered, r."cast", r.valid, r."null", r.blank,
-                   r.votes, r.flags, i.file_name, i.sha256, r."row", i.import_id,
+                   r.votes, r.flags, r.origin, i.file_name, i.sha256, r."row", i.import_id,
                    i.imported_at::VARCHAR,
                    (SELECT list({{'file': i2.file_name, 'row': g."row"}}) FROM sightings g
                     JOIN imports i2 ON i2.import_id = g.import_id WHERE g.record_id = r.record_id)
@@ -323,7 +324,7 @@ class DuckDBStore(Store):
             JOIN imports i ON i.import_id = r.import_id
             WHERE {where} ORDER BY s.source_id, r.record_id""", params).fetchall()
         out = []
-        for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, fname, fsha, row, iid,
+        for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, origin, fname, fsha, row, iid,
              at, seen) in rows:
             sels = self.con.execute("SELECT s.selection, c.name FROM import_selections s JOIN candidates c "
                                     "USING (candidate_id) WHERE import_id = ? ORDER BY position", [iid]).fetchall()
@@ -336,7 +337,7 @@ class DuckDBStore(Store):
                 "votes": by_cand, "selections": {s: int(v) for (s, _), v in zip(sels, votes, strict=True)},
                 "flags": list(flags),
                 "provenance": {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
-                               "also_seen": seen or []},
+                               "also_seen": seen or [], **({"image": json.loads(origin)} if origin else {})},
             })
         return out
 

@@ -275,8 +275,8 @@ def _pages(data: bytes) -> Iterator[Page]:
     try:
         img = Image.open(io.BytesIO(data))
         img.size  # noqa: B018 - force the header parse
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"not an image or PDF Pillow can read ({exc})") from None
+    except (UnidentifiedImageError, OSError):
+        raise ValueError("not an image or PDF (unknown or damaged image format)") from None
     frames = getattr(img, "n_frames", 1)
     if frames > 1 and img.format in ("TIFF", "MPO"):
         for k, frame in enumerate(ImageSequence.Iterator(img), 1):
@@ -328,6 +328,9 @@ def decode_bytes(data: bytes, name: str, *, sha256: str | None = None) -> list[S
             out.append(_decode_page(page, name, digest))
     except ValueError as exc:
         out.append(ScannedImage(path=name, sha256=digest, page=None, error=str(exc),
+                                decode={"strategy": None}))
+    except (OSError, Image.DecompressionBombError) as exc:  # truncated / damaged image data
+        out.append(ScannedImage(path=name, sha256=digest, page=None, error=f"damaged image: {exc}",
                                 decode={"strategy": None}))
     if not out:
         out.append(ScannedImage(path=name, sha256=digest, page=None, error="the file has no pages"))

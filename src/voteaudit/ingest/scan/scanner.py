@@ -108,10 +108,11 @@ def scan(paths: list[Path] | list[str], *, workers: int = 1, progress: Progress 
     total = len(pending)
     results: list[list[ScannedImage]] = []
     if workers > 1 and total > 1:
+        chunk = max(1, min(8, total // (workers * 8)))  # fewer round trips, still balanced
         with _pool(min(workers, total)) as pool:
-            futures = [pool.submit(_decode_path, path, digest) for path, digest in pending]
-            for done, fut in enumerate(futures, 1):
-                results.append(fut.result())
+            paths, digests = zip(*pending, strict=True)
+            for done, pages in enumerate(pool.map(_decode_path, paths, digests, chunksize=chunk), 1):
+                results.append(pages)
                 if progress:
                     progress(done, total)
     else:

@@ -158,12 +158,12 @@ def render_page(sheet: Sheet | str) -> Image.Image:
 
 
 def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A table-top: smooth random colour field plus a little texture (uint8 RGB)."""
+    """A table-top: smooth random colour field plus a little texture (float32 RGB, 0-255)."""
     colour = rng.uniform(50, 170, size=3) * [1.0, 0.85, 0.7]   # wood-ish to grey
     base = (colour * rng.uniform(0.75, 1.15, size=(4, 5, 1))).astype(np.float32)
     bg = cv2.resize(base, (width, height), interpolation=cv2.INTER_CUBIC)
     grain = cv2.resize(rng.normal(0, 12, size=(height // 8, width // 8)).astype(np.float32), (width, height))
-    return np.clip(bg + grain[..., None], 0, 255).astype(np.uint8)
+    return np.clip(bg + grain[..., None], 0, 255)
 
 
 def _placement(rng: np.random.Generator, d: Distortion, page_wh: tuple[int, int],
@@ -217,8 +217,10 @@ def render_photo(sheets: list[Sheet | str], *, distortion: str = "default", seed
         raise ValueError(f"distortion must be one of {DISTORTIONS}, not {distortion!r}") from None
     rng = np.random.default_rng([seed, DISTORTIONS.index(distortion)])
     width, height = size
-    photo = _background(rng, width, height) if distortion != "none" else np.full((height, width, 3), 235,
-                                                                                 np.uint8)
+    if distortion == "none":
+        img = np.full((height, width, 3), 235, np.float32)
+    else:
+        img = _background(rng, width, height).astype(np.float32)
     n = len(sheets)
     for k, sheet in enumerate(sheets):
         page = np.asarray(render_page(sheet))
@@ -229,10 +231,9 @@ def render_photo(sheets: list[Sheet | str], *, distortion: str = "default", seed
         mask = cv2.warpPerspective(np.full(page.shape, 255, np.uint8), hmat, (width, height),
                                    flags=cv2.INTER_LINEAR, borderValue=0)
         tint = rng.uniform(0.93, 1.0, size=3) if distortion != "none" else np.ones(3)
-        paper = warped[..., None].astype(np.float32) * tint
-        alpha = mask[..., None].astype(np.float32) / 255
-        photo = (photo * (1 - alpha) + paper * alpha).astype(np.uint8)
-    img = photo.astype(np.float32)
+        alpha = mask.astype(np.float32)[..., None] * np.float32(1 / 255)
+        paper = warped.astype(np.float32)[..., None] * tint.astype(np.float32)
+        img += (paper - img) * alpha
     if d.shadow[1] > 0:
         img *= _lighting(rng, rng.uniform(*d.shadow), width, height)[..., None]
     if d.lowres[0] < 1:
