@@ -272,6 +272,172 @@ def print_summary(doc: dict[str, Any]) -> None:
         out.print(f"{c['bulletin']} minus {c['source']}: {parts}")
 
 
+def _level_name(store: Store, level: str | None) -> str | None:
+    """Accept a level by name or 1-based depth; None = national."""
+    if level is None or level in ("national", ""):
+        return None
+    levels = store.levels() or []
+    if level.isdigit() and 1 <= int(level) <= len(levels):
+        return levels[int(level) - 1]
+    if level not in levels[:-1]:
+        raise VoteauditError(f"unknown level {level!r}; levels above the table: {', '.join(levels[:-1]) or 'none'}")
+    return level
+
+
+@app.command()
+@handle_errors
+def forensics(
+    source: Annotated[str, typer.Option("--source", help="Source whose table results are tested.")],
+    level: Annotated[str | None, typer.Option(
+        "--level", help="Run per area of this level (name or depth), with Holm correction across areas; "
+                        "default national.")] = None,
+    test: Annotated[list[str] | None, typer.Option("--test", help="Run only these tests (repeat).")] = None,
+    other: Annotated[str | None, typer.Option("--other", help="Second source for source_agreement.")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte-Carlo nulls.")] = 0,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the election-forensics battery on one source's table results.
+
+    Tests: second_digit, last_digit (digit tests), fingerprint (Klimek turnout x share), integer_percent
+    and round_percentage (Kobak), spikes (Rozenas), turnout_share_correlation (Myagkov), dip (Hartigan),
+    outliers, source_agreement (with --other). Each result says what was tested, the statistic, the
+    p-value, whether it is flagged, the tables it singles out, and how (not) to read it.
+    A flag is a reason to look closer, not proof of fraud.
+    """
+    from voteaudit.forensics import TEST_IDS, run_battery
+
+    for t in test or []:
+        if t not in TEST_IDS:
+            raise VoteauditError(f"unknown test {t!r} (tests: {', '.join(TEST_IDS)})")
+    with progress(as_json) as step, store_at(db, read_only=True) as store:
+        step(f"loading {source}")
+        m = store.matrix(source)
+        o = store.matrix(other) if other else None
+        lvl = _level_name(store, level)
+        step("running the battery")
+        results = run_battery(m, level=lvl, alpha=alpha, seed=seed, other=o, tests=test or None)
+    docs = [r.to_dict() for r in results]
+    if as_json:
+        emit(docs)
+        return
+    table = Table(title=f"Forensics: {source}" + (f" by {lvl}" if lvl else " (national)"))
+    for col in ("test", "target", "level", "statistic", "p-value", "flagged", "tables flagged"):
+        table.add_column(col)
+    for d in docs:
+        p = "—" if d["p_value"] is None else f"{d['p_value']:.3g}"
+        stat = "—" if d["statistic"] is None else f"{d['statistic']:.4g}"
+        table.add_row(d["test"], d["target"], d["level"], stat, p, "YES" if d["flagged"] else "no",
+                      f"{len(d['units_flagged']):,}")
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def simulate(
+    units: Annotated[int, typer.Option("--units", help="Number of tables.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Output file: .csv, .csv.gz or .parquet.")],
+    fraud: Annotated[list[str] | None, typer.Option(
+        "--fraud", help="MODEL=SIZE, repeatable. Models: stuffing, switching, klimek_incremental, klimek_extreme, "
+                        "round_percent, invented; SIZE = share of tables touched (0-1).")] = None,
+    candidates: Annotated[int, typer.Option("--candidates", help="Number of candidates.")] = 4,
+    regions: Annotated[int, typer.Option("--regions", help="Number of regions.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same election).")] = 0,
+    truth: Annotated[Path | None, typer.Option("--truth", help="Also write the fraud-free results here.")] = None,
+    db: Annotated[str, typer.Option("--db", help="Accepted for uniformity; simulate writes a file, not a store.")]
+    = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a synthetic election (columns region, district, table, registered, cast, valid, null, candidates).
+
+    The generative model (regional turnout and preference, realistic table sizes, multinomial counts)
+    is documented in `voteaudit.simulate`. Ingest the file with:
+    `voteaudit ingest FILE --source sim --kind official --unit region --unit district --unit table
+    --registered registered --cast cast --valid valid --null null --candidate "Candidate A" ...`
+    """
+    from voteaudit.simulate import FRAUD_MODELS, write
+    from voteaudit.simulate import simulate as run_sim
+
+    models: dict[str, float] = {}
+    for item in fraud or []:
+        name, _, size = item.partition("=")
+        if name not in FRAUD_MODELS:
+            raise VoteauditError(f"unknown fraud model {name!r} (models: {', '.join(FRAUD_MODELS)})")
+        try:
+            models[name] = float(size)
+        except ValueError:
+            raise VoteauditError(f"--fraud {item!r}: SIZE must be a number between 0 and 1") from None
+        if not 0 <= models[name] <= 1:
+            raise VoteauditError(f"--fraud {item!r}: SIZE must be between 0 and 1")
+    if units < 1:
+        raise VoteauditError("--units must be at least 1")
+    if out_file.suffix not in (".csv", ".parquet", ".gz"):
+        raise VoteauditError(f"{out_file}: the output must end in .csv, .csv.gz or .parquet")
+    with progress(as_json) as step:
+        step(f"simulating {units:,} tables")
+        election = run_sim(units, candidates=candidates, regions=regions, fraud=models or None, seed=seed)
+        step(f"writing {out_file}")
+        write(election, out_file)
+        if truth:
+            write(election, truth, truth=True)
+    doc = {"file": str(out_file), "units": units, "candidates": election.matrix.candidates, "fraud": models,
+           "seed": seed, "tables_with_fraud": int(election.fraudulent.sum())}
+    if as_json:
+        emit(doc)
+    else:
+        out.print(f"Wrote {units:,} tables to {out_file} ({doc['tables_with_fraud']:,} touched by fraud).")
+
+
+@app.command()
+@handle_errors
+def power(
+    source: Annotated[str | None, typer.Option("--source", help="Take the election's structure (tables, "
+                                                                "candidates, regions) from this source.")] = None,
+    units: Annotated[int | None, typer.Option("--units", help="Number of tables (instead of --source).")] = None,
+    sims: Annotated[int, typer.Option("--sims", help="Simulations per fraud size (more = slower, surer).")] = 20,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
+    target: Annotated[float, typer.Option("--power", help="Detection probability sought.")] = 0.8,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """The smallest fraud each forensic test detects with 80 % power, for an election of this structure.
+
+    Simulates clean and fraudulent elections shaped like yours and reports, per fraud model, the smallest
+    share of tables altered that each test flags in at least --power of the simulations. A test that
+    found nothing in your data may simply have been unable to see fraud of the size that matters.
+    """
+    from voteaudit.forensics.power import power_for
+
+    if source:
+        with store_at(db, read_only=True) as store:
+            m = store.matrix(source)
+        n, k = m.n_units, len(m.candidates)
+        regions = len(set(m.path[0].tolist())) if len(m.levels) > 1 else 1
+    elif units:
+        n, k, regions = units, 4, 10
+    else:
+        raise VoteauditError("give --source NAME or --units N")
+    with progress(as_json) as step:
+        step(f"simulating elections of {n:,} tables")
+        table = power_for(n, candidates=max(2, k), regions=max(1, regions), power=target, sims=sims, alpha=alpha,
+                          seed=seed)
+    doc = {"units": n, "candidates": k, "regions": regions, "power": target, "alpha": alpha, "sims": sims,
+           "smallest_detectable": table}
+    if as_json:
+        emit(doc)
+        return
+    tab = Table(title=f"Smallest share of tables altered detected with {target:.0%} power ({n:,} tables)")
+    tests = sorted({t for row in table.values() for t in row})
+    tab.add_column("fraud model")
+    for t in tests:
+        tab.add_column(t)
+    for model, row in table.items():
+        tab.add_row(model, *["—" if row.get(t) is None else f"{row[t]:.1%}" for t in tests])
+    out.print(tab)
+
+
 @app.command()
 @handle_errors
 def conflicts(

@@ -31,8 +31,9 @@ replacement, hence the finite-population correction 1 − f_h, f_h = n_h/N_h):
 * bootstrap: stratified with-replacement bootstrap of covered tables, n_h draws per stratum, with
   the Rao–Wu rescaling λ_h = √(n_h (1 − f_h)/(n_h − 1)) of each replicate's stratum sums (Rao & Wu,
   JASA 83, 1988) so that it honours the finite-population correction; percentile interval.
-  Vectorised: replicates are drawn as one index array per chunk and stratum sums taken with
-  ``np.add.reduceat``. For very large sources (more than ``max_boot_units`` tables) tables are first
+  Vectorised: each chunk of replicates draws one index array, turns it into resampling counts
+  (``np.bincount``) and takes stratum sums as matrix products. For very large sources (more than
+  ``max_boot_units`` tables) tables are first
   pooled into random groups within strata (Wolter, *Introduction to Variance Estimation*, 2nd ed.,
   2007, ch. 2: random groups) and groups are resampled, with G_h in place of n_h in λ_h: pooling
   keeps the first two moments of the stratum sums, so the interval is unchanged up to Monte Carlo
@@ -423,21 +424,24 @@ def _bootstrap(
     else:
         m_h, m_start = n_h, start
     M = int(m_h.sum())
-    present = m_h > 0
     pos_stratum = np.repeat(np.arange(H), m_h)
     base = m_start[pos_stratum]
     size = m_h[pos_stratum].astype(np.float64)
-    cuts = m_start[present]
     full = np.stack([np.bincount(pos_stratum, weights=data[:, j], minlength=H) for j in range(k + 1)], axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = np.where(m_h > 1, np.sqrt(m_h * (1 - f_h) / np.maximum(m_h - 1, 1)), 0.0)
-    chunk = max(1, int(4e6 // max(M * (k + 1), 1)))
+    slices = [(h, int(m_start[h]), int(m_start[h] + m_h[h])) for h in range(H) if m_h[h] > 0]
+    chunk = max(1, min(n_boot, int(2e6 // max(M, 1))))
     reps = np.empty((n_boot, k))
     for b0 in range(0, n_boot, chunk):
         bc = min(chunk, n_boot - b0)
+        # resampling counts of every unit in every replicate (multinomial within strata)
         idx = base + (rng.random((bc, M)) * size).astype(np.int64)
+        idx += (np.arange(bc, dtype=np.int64) * M)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=bc * M).reshape(bc, M).astype(np.float64)
         s = np.zeros((bc, H, k + 1))
-        s[:, present, :] = np.add.reduceat(data[idx], cuts, axis=1)
+        for h, a, z in slices:
+            s[:, h, :] = counts[:, a:z] @ data[a:z]
         s = full[None] + lam[None, :, None] * (s - full[None])
         t = _totals_from_sums(s[..., :k], s[..., k], design)
         reps[b0 : b0 + bc] = _shares(t)
