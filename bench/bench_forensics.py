@@ -33,10 +33,13 @@ def main() -> None:
     e = simulate(args.units, candidates=args.candidates, seed=1)
     print(f"simulate {args.units:,} tables x {args.candidates} candidates: {time.perf_counter() - t:.2f} s")
 
-    t = time.perf_counter()
+    import os
+
+    t, cpu = time.perf_counter(), time.process_time()
     res = run_battery(e.matrix, other=e.truth)
-    total = time.perf_counter() - t
-    print(f"whole battery (national, {len(res)} results): {total:.2f} s")
+    total, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"whole battery (national, {len(res)} results): {total:.2f} s wall, {cpu:.2f} s CPU "
+          f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
 
     c = counts(e.matrix)
     for name, fn in TESTS.items():

@@ -115,7 +115,7 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
 
 
 def _emit(doc: dict[str, Any], as_json: bool, lines: list[str]) -> None:
-    from voteaudit.cli import emit, out
+    from voteaudit.terminal import emit, out
 
     if as_json:
         emit(doc)
@@ -135,7 +135,7 @@ def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, 
          threshold: Threshold = None, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """First-round sample size for a risk limit, from the source's reported table results."""
-    from voteaudit.cli import run_guarded
+    from voteaudit.terminal import run_guarded
 
     def body() -> None:
         with _open(db) as store:
@@ -153,7 +153,7 @@ def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Pub
            db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Draw tables to hand-count from a public seed (SHA-256; anyone can re-derive it). Repeats are kept."""
-    from voteaudit.cli import run_guarded
+    from voteaudit.terminal import run_guarded
 
     def body() -> None:
         with _open(db) as store:
@@ -173,9 +173,9 @@ def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled
            db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Record hand counts as a source of kind `audit`, then report the measured risk."""
-    from voteaudit.cli import run_guarded
     from voteaudit.ingest import ingest_file, load_mapping
     from voteaudit.ingest.mapping import Mapping
+    from voteaudit.terminal import run_guarded
 
     def body() -> None:
         name = audit_source or f"{source}-audit"
@@ -198,7 +198,7 @@ def status(source: Source,
            db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Measured risk, verdict and per-table discrepancies (reported first, then audited)."""
-    from voteaudit.cli import run_guarded
+    from voteaudit.terminal import run_guarded
 
     def body() -> None:
         with _open(db) as store:

@@ -7,22 +7,18 @@ to stderr with a non-zero exit code and name the file, row/field and problem.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from voteaudit.model import Kind, VoteauditError
-from voteaudit.store import DEFAULT_DB, Store, open_store
+from voteaudit.store import DEFAULT_DB, Store
+from voteaudit.terminal import DbOpt, JsonOpt, emit, err, handle_errors, out, progress, run_guarded, store_at
+
+__all__ = ["app", "emit", "err", "out", "run_guarded", "DbOpt", "JsonOpt"]
 
 app = typer.Typer(
     help="Check announced election results against precinct-level evidence.\n\n"
@@ -31,53 +27,6 @@ app = typer.Typer(
          "`voteaudit demo --out DIR` runs it all on Venezuela 2024.",
     no_args_is_help=True, rich_markup_mode="markdown", pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, markup=False, highlight=False)
-out = Console(markup=False, highlight=False)  # output quotes user data: no markup
-
-DbOpt = Annotated[str, typer.Option("--db", help="Store: a DuckDB file path, or a postgresql:// URL.",
-                                    envvar="VOTEAUDIT_DB")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
-
-
-def emit(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def run_guarded(body: Callable[[], None]) -> None:
-    """Run a command body, turning voteaudit errors into a message on stderr and exit code 2."""
-    try:
-        body()
-    except VoteauditError as exc:
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn voteaudit errors into a one-line message on stderr and exit code 2."""
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        run_guarded(lambda: fn(*args, **kwargs))  # messages quote user data: printed without markup
-    return wrapper
-
-
-@contextmanager
-def progress(quiet: bool) -> Iterator[Callable[[str], None]]:
-    """A spinner with the current step on a terminal; silent with --json or when not a terminal."""
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                  transient=True, disable=quiet or not err.is_terminal) as bar:
-        task = bar.add_task("starting")
-        yield lambda text: bar.update(task, description=text)
-
-
-@contextmanager
-def store_at(db: str, *, read_only: bool = False) -> Iterator[Store]:
-    store = open_store(db, read_only=read_only and not db.startswith("postgres"))
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 @app.command()
 @handle_errors
 def ingest(
@@ -270,6 +219,132 @@ def print_summary(doc: dict[str, Any]) -> None:
         parts = ", ".join(f"{n} {r['difference']:+,} ({r['difference_pp']:+.2f} pp)"
                           for n, r in c["candidates"].items())
         out.print(f"{c['bulletin']} minus {c['source']}: {parts}")
+
+
+@app.command()
+@handle_errors
+def estimate(
+    source: Annotated[str, typer.Option("--source", help="Source whose collected tables are projected.")],
+    confidence: Annotated[float, typer.Option("--confidence", help="Confidence level of the intervals.")] = 0.95,
+    boot: Annotated[int, typer.Option("--boot", help="Bootstrap replicates.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds for the integer program.")] = 20.0,
+    partial_count: Annotated[bool, typer.Option(
+        "--partial-count", help="For bulletins announced before the count ended, let the tables not yet counted "
+                                "be any of the collected ones (integer program; slower).")] = False,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the evidence says: the full result estimated from partial coverage, and what it would take.
+
+    Gives the estimate with confidence intervals (stratified ratio estimator, analytic and bootstrap),
+    worst-case bounds (missing tables voting anything within their registered voters), for each
+    announced bulletin the votes the uncovered tables would need and the minimum number of collected
+    sheets that would have to be false, and tests of the bulletins themselves (round percentages,
+    arithmetic, successive bulletins). Needs the election's size: `voteaudit announce` a file with a
+    `registry` (tables, registered voters), or ingest the authority's full table list as an official source.
+    """
+    from voteaudit.evidence import evidence
+
+    with progress(as_json) as step, store_at(db, read_only=True) as store:
+        step(f"estimating from {source}")
+        doc = evidence(store, source, confidence=confidence, n_boot=boot, seed=seed, time_limit=time_limit,
+                       partial_count=partial_count)
+    if as_json:
+        emit(doc)
+        return
+    for key in ("coverage", "estimate", "bounds_detail"):
+        if doc.get(key, {}).get("statement"):
+            out.print(doc[key]["statement"])
+    for cert in doc["what_it_would_take"]:
+        out.print(cert["statement"])
+    for name, results in doc["announced_tests"].items():
+        for r in results:
+            out.print(f"{name} — {r['test']}: {r['interpretation']}")
+
+
+pvt_app = typer.Typer(help="Quick counts (parallel vote tabulation): design a sample, estimate from it.",
+                      no_args_is_help=True)
+app.add_typer(pvt_app, name="pvt")
+
+
+@pvt_app.command("plan")
+@handle_errors
+def pvt_plan(
+    source: Annotated[str, typer.Option("--source", help="A source listing every table (with registered voters): "
+                                                         "the sampling frame.")],
+    seed: Annotated[str, typer.Option("--seed", help="Public seed for the draw (e.g. dice rolls).")],
+    margin: Annotated[float, typer.Option("--margin", help="Margin of error, in points (e.g. 1 = ±1 point).")] = 1.0,
+    confidence: Annotated[float, typer.Option("--confidence", help="Confidence level.")] = 0.99,
+    turnout: Annotated[float, typer.Option("--turnout", help="Expected turnout (0-1).")] = 1.0,
+    reporting: Annotated[float, typer.Option("--reporting", help="Expected share of sampled tables "
+                                                                 "that report (0-1).")] = 1.0,
+    minimum: Annotated[int, typer.Option("--minimum", help="Minimum tables per stratum.")] = 2,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sample size (NDI's formula with finite-population correction), stratified allocation by the top level,
+    and the tables drawn from a public seed (SHA-256 tickets: anyone can re-derive the sample)."""
+    import numpy as np
+    from scipy import stats as st
+
+    from voteaudit.stats import design, select_sample
+
+    with store_at(db, read_only=True) as store:
+        m = store.matrix(source)
+    reg = np.clip(m.registered, 0, None)
+    if reg.sum() == 0:
+        raise VoteauditError(f"source {source!r} has no registered voters: it cannot serve as a sampling frame")
+    strata = m.path[0]
+    keys, counts = np.unique(strata, return_counts=True)
+    z = float(st.norm.ppf(0.5 + confidence / 2))
+    plan = design(margin / 100, dict(zip(keys.tolist(), counts.tolist(), strict=True)), int(reg.sum()),
+                  float(reg[reg > 0].mean()), z=z, turnout=turnout, reporting_rate=reporting, minimum=minimum)
+    mask = select_sample(m.unit_ids, strata, plan.allocation, seed)
+    doc = {**plan.to_dict(), "frame": source, "seed": seed, "sample": m.unit_ids[mask].tolist()}
+    if as_json:
+        emit(doc)
+    else:
+        out.print(plan.statement)
+        out.print(f"Drawn with seed {seed!r}: {len(doc['sample']):,} tables, e.g. {', '.join(doc['sample'][:5])}")
+
+
+@pvt_app.command("estimate")
+@handle_errors
+def pvt_estimate_cmd(
+    source: Annotated[str, typer.Option("--source", help="The quick-count results (sampled tables).")],
+    frame: Annotated[str | None, typer.Option("--frame", help="Source listing every table (the sampling frame); "
+                                                              "default: the announced size.")] = None,
+    confidence: Annotated[float, typer.Option("--confidence", help="Confidence level.")] = 0.95,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Estimate the result from the sampled tables and check each announced national bulletin against it."""
+    from voteaudit.evidence import stats_bulletin, universe_of
+    from voteaudit.stats import Universe, check_announced, pvt_estimate
+
+    with store_at(db, read_only=True) as store:
+        m = store.matrix(source)
+        if frame:
+            full = store.matrix(frame)
+            universe = Universe.from_frame(full.path[0], full.registered, note=f"frame {frame!r}")
+        else:
+            universe = universe_of(store, m)
+        bulletins = [stats_bulletin(b) for b in store.bulletins() if b.unit is None]
+    if universe is None:
+        raise VoteauditError("no sampling frame: give --frame SOURCE or announce the election's size")
+    est = pvt_estimate(m.votes, m.registered, m.path[0], universe, candidates=m.candidates, confidence=confidence)
+    checks = []
+    for b in bulletins:
+        total = sum(b.totals.values())
+        checks.append(check_announced(est, {c: v / total for c, v in b.totals.items()}, target=b.name).to_dict())
+    doc = {"source": source, "estimate": est.to_dict(), "checks": checks}
+    if as_json:
+        emit(doc)
+    else:
+        out.print(est.statement)
+        for c in checks:
+            out.print(f"{c['target']}: {c['interpretation']}")
 
 
 def _level_name(store: Store, level: str | None) -> str | None:
@@ -537,8 +612,14 @@ def report(
 
 def _register_subapps() -> None:
     from voteaudit.audit_cli import app as audit_app
+    from voteaudit.publish.cli import publish_command, verify_command
+    from voteaudit.server.cli import serve_command, users_app
 
+    app.command("publish")(publish_command)
+    app.command("verify")(verify_command)
     app.add_typer(audit_app, name="audit")
+    app.command("serve")(serve_command)
+    app.add_typer(users_app, name="users")
 
 
 _register_subapps()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voteaudit.ingest import ingest_file, load_mapping
+from voteaudit.model import VoteauditError
 from voteaudit.report.charts import read_crosswalk
 from voteaudit.store import open_store
 
@@ -26,10 +27,13 @@ def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None
     from voteaudit.report.build import write_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    db_path = Path(db) if db else out_dir / "demo.duckdb"
-    for p in (db_path, Path(str(db_path) + ".wal")):
-        p.unlink(missing_ok=True)
-    with open_store(db_path) as store:
+    target = db or str(out_dir / "demo.duckdb")
+    if "://" not in target:  # a DuckDB file: rebuilt from scratch each run
+        for p in (Path(target), Path(target + ".wal")):
+            p.unlink(missing_ok=True)
+    with open_store(target) as store:
+        if store.sources():
+            raise VoteauditError(f"{target} already holds data: give the demo an empty store")
         for name, kind, data, mapping in DEMO_SOURCES:
             step(f"ingesting {name}")
             ingest_file(store, demo_file(data), load_mapping(demo_file(mapping)), source=name, kind=kind)

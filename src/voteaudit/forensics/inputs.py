@@ -12,6 +12,7 @@ Quantities (per unit; units with missing counts are left out of the tests that n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -44,21 +45,35 @@ class Counts:
     def leader_name(self) -> str:
         return self.candidates[self.leader]
 
-    def votes_ok(self) -> np.ndarray:
-        """Units whose candidate counts are all reported."""
+    # Masks are computed once per Counts and shared by every test of the battery (cached_property
+    # stores in the instance __dict__, which a frozen dataclass allows). Callers must not modify them.
+    @cached_property
+    def _votes_ok(self) -> np.ndarray:
         return (self.votes >= 0).all(axis=1) if self.votes.size else np.zeros(self.n, bool)
+
+    def votes_ok(self) -> np.ndarray:
+        """Units whose candidate counts are all reported (a fresh copy)."""
+        return self._votes_ok.copy()
+
+    @cached_property
+    def _turnout_ok(self) -> np.ndarray:
+        return (self.registered > 0) & (self.ballots >= 0) & (self.ballots <= self.registered)
 
     def turnout_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(k = ballots, n = registered, mask of usable units)."""
-        ok = (self.registered > 0) & (self.ballots >= 0) & (self.ballots <= self.registered)
-        return self.ballots, self.registered, ok
+        return self.ballots, self.registered, self._turnout_ok.copy()
+
+    @cached_property
+    def _leader_ok(self) -> dict[str, np.ndarray]:
+        return {}
 
     def leader_counts(self, denominator: str = "ballots") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(k = leader votes, n = ballots or valid votes, mask of usable units)."""
         k = self.votes[:, self.leader] if self.votes.size else np.zeros(self.n, np.int64)
         n = self.ballots if denominator == "ballots" else self.valid
-        ok = self.votes_ok() & (n > 0) & (k <= n)
-        return k, n, ok
+        if denominator not in self._leader_ok:
+            self._leader_ok[denominator] = self._votes_ok & (n > 0) & (k <= n)
+        return k, n, self._leader_ok[denominator].copy()
 
 
 def counts(matrix: SourceMatrix) -> Counts:

@@ -42,15 +42,26 @@ def on_grid(k: np.ndarray, n: np.ndarray, *, step: int = 1, tol: float = 0.05) -
 
 
 def grid_probability(n: np.ndarray, p: np.ndarray, *, step: int = 1, tol: float = 0.05,
-                     sds: float = 4.5, chunk: int = 65_536, coarse: int | None = None):
+                     sds: float = 4.5, chunk: int = 65_536, coarse: int | None = None,
+                     _dedup: bool = True):
     """P(100 X / n on the grid) for X ~ Binomial(n, p), per unit, summed exactly from the pmf.
 
     Only grid points within ``sds`` standard deviations of ``n p`` are summed (omitted mass < 1e-5).
     With ``coarse`` (a multiple of ``step``) also returns the probability for the coarser grid, from
-    the same pass: ``(q_step, q_coarse)``.
+    the same pass: ``(q_step, q_coarse)``. Tables with the same (n, p) are computed once.
     """
     n = np.asarray(n, dtype=np.int64)
     p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    if _dedup and n.size > 20_000:  # many tables share (n, p) (p is itself a ratio of counts): compute each pair once
+        order = np.lexsort((p, n))
+        ns, ps = n[order], p[order]
+        first = np.concatenate([[True], (ns[1:] != ns[:-1]) | (ps[1:] != ps[:-1])])
+        if first.sum() < 0.8 * n.size:
+            which = np.empty(n.size, dtype=np.int64)
+            which[order] = np.cumsum(first) - 1
+            got = grid_probability(ns[first], ps[first], step=step, tol=tol, sds=sds, chunk=chunk,
+                                   coarse=coarse, _dedup=False)
+            return got[which] if coarse is None else (got[0][which], got[1][which])
     out = np.zeros(n.shape, dtype=float)
     out_c = np.zeros(n.shape, dtype=float)
     if n.size == 0:

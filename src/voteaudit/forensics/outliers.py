@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
+from scipy.special import ndtr
 
 from voteaudit.forensics.digits import LAST_DIGIT_MIN_MEDIAN
 from voteaudit.forensics.inputs import Counts, listed
@@ -51,7 +52,7 @@ def expected_above(y: np.ndarray, n: np.ndarray, groups: np.ndarray | None) -> n
     yc = 1 / (1 + np.exp(-m))
     vb = 1.0 / np.maximum(n * yc * (1 - yc), 1e-9)
     s2 = max(s**2 - float(np.median(vb)), 0.0)
-    return stats.norm.sf((_LOGIT95 - m) / np.sqrt(s2 + vb))
+    return ndtr((m - _LOGIT95) / np.sqrt(s2 + vb))
 
 
 def _hash_rows(rows: np.ndarray, salt: int = 0) -> np.ndarray:

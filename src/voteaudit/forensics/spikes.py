@@ -31,18 +31,27 @@ REF_SPIKES = ("Rozenas, A. (2017) Detecting Election Fraud from Irregularities i
               "Distributions, Political Analysis 25(1): 41-56 (simplified resampling version)")
 
 
-def spike_statistic(share: np.ndarray, *, resolution: float = 0.001, window: int = 10
-                    ) -> tuple[float, np.ndarray, np.ndarray]:
-    """(S, per-bin excess, bin index per unit) for shares in [0, 1]."""
-    bins = int(round(1 / resolution))
-    b = np.minimum((share * bins).astype(np.int64), bins - 1)
+def _excess(b: np.ndarray, bins: int, window: int) -> np.ndarray:
     counts = np.bincount(b, minlength=bins).astype(float)
     padded = np.pad(counts, window, mode="reflect")
     csum = np.concatenate([[0.0], np.cumsum(padded)])
     i = np.arange(bins) + window
     neigh = (csum[i + window + 1] - csum[i - window]) - counts
-    excess = np.maximum(counts - neigh / (2 * window), 0.0)
+    return np.maximum(counts - neigh / (2 * window), 0.0)
+
+
+def spike_statistic(share: np.ndarray, *, resolution: float = 0.001, window: int = 10
+                    ) -> tuple[float, np.ndarray, np.ndarray]:
+    """(S, per-bin excess, bin index per unit) for shares in [0, 1]."""
+    bins = int(round(1 / resolution))
+    b = np.minimum((share * bins).astype(np.int64), bins - 1)
+    excess = _excess(b, bins, window)
     return float(excess.sum()), excess, b
+
+
+def _count_bins(k: np.ndarray, n: np.ndarray, bins: int) -> np.ndarray:
+    """Bin floor(bins k / n) of each share k / n, exact for integer counts (same rule for data and null)."""
+    return np.minimum((np.asarray(k, dtype=np.int64) * bins) // np.asarray(n, dtype=np.int64), bins - 1)
 
 
 def spike_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: float = 0.05, seed: int = 0,
@@ -60,14 +69,31 @@ def spike_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: float = 0.05
         return res
     if replicates is None:  # fewer resamples for very large inputs (p-value from a normal fit)
         replicates = int(np.clip(round(2e7 / size), 15, 99))
-    share = k / n
-    s_obs, excess, bin_of = spike_statistic(share, resolution=resolution, window=window)
+    bins = int(round(1 / resolution))
+    bin_of = _count_bins(k, n, bins)
+    excess = _excess(bin_of, bins, window)
+    s_obs = float(excess.sum())
     rng = np.random.default_rng(seed)
-    sd = np.maximum(jitter * n, 1.0)
+    # float32 in place: counts <= 2^24 are exact, and floor(bins k* / n) is then the exact integer bin
+    kf, nf = k.astype(np.float32), n.astype(np.float32)
+    sd = np.maximum(np.float32(jitter) * nf, np.float32(1.0))
+    buf = np.empty(size, dtype=np.float32)
     null = np.empty(replicates)
+    exact32 = int(n.max(initial=0)) * bins < 2**24
     for r in range(replicates):
-        kr = np.clip(np.rint(k + sd * rng.standard_normal(size, dtype=np.float32)), 0, n)
-        null[r] = spike_statistic(kr / n, resolution=resolution, window=window)[0]
+        rng.standard_normal(size, dtype=np.float32, out=buf)
+        buf *= sd
+        buf += kf
+        np.rint(buf, out=buf)
+        np.clip(buf, 0, nf, out=buf)
+        if exact32:
+            buf *= np.float32(bins)
+            buf /= nf
+            np.floor(buf, out=buf)
+            b = np.minimum(buf.astype(np.int64), bins - 1)
+        else:
+            b = _count_bins(buf.astype(np.int64), n, bins)
+        null[r] = _excess(b, bins, window).sum()
     mu, sigma = float(null.mean()), float(null.std(ddof=1))
     z = (s_obs - mu) / sigma if sigma > 0 else 0.0
     p = float(stats.norm.sf(z))

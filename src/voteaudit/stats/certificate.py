@@ -93,13 +93,14 @@ class Certificate:
         )
         need = sorted(self.needed, key=lambda n: -n.announced)
         first = need[0]
-        s = f"For bulletin {self.bulletin} to be true, {where} ({ru:,} registered voters) would have to give "
+        s = f"For “{self.bulletin}” to be true, {where} ({ru:,} registered voters) would have to give "
         s += f"{first.label} {first.votes:,} votes"
         if first.share_of_uncovered_registered is not None and first.votes > 0:
             s += f" ({100 * first.share_of_uncovered_registered:.1f} % of their registered voters)"
         neg = [n for n in need if n.votes < 0]
         if neg:
-            s += f" and {neg[0].label} {neg[0].votes:,}, which is impossible"
+            s += (f", while the collected sheets alone already give {neg[0].label} {-neg[0].votes:,} more votes "
+                  "than announced, which is impossible")
         elif self.implied_turnout is not None and self.implied_turnout > 1:
             s += f", a turnout of {100 * self.implied_turnout:.0f} %, which is impossible"
         if self.possible_without_false_sheets:
@@ -111,11 +112,11 @@ class Certificate:
         if self.min_false_sheets == 0:
             return s + "; that is possible without any collected sheet being false if the tables not yet " \
                 "counted were the right ones."
-        many = (
-            f"{self.min_false_sheets:,}" if self.exact
-            else f"between {self.lower_bound or 0:,} and {self.min_false_sheets:,}"
-        )
-        return s + f": at least {many} of the {self.covered_tables:,} collected sheets would have to be false."
+        if self.exact:
+            return s + f": at least {self.min_false_sheets:,} of the {self.covered_tables:,} collected sheets " \
+                "would have to be false."
+        return s + f": at least {self.lower_bound or 0:,} of the {self.covered_tables:,} collected sheets would " \
+            f"have to be false (proven lower bound; a solution with {self.min_false_sheets:,} exists)."
 
     def to_dict(self) -> dict[str, Any]:
         from voteaudit.result import _clean

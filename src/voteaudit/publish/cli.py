@@ -1,0 +1,102 @@
+"""Typer commands ``voteaudit publish`` and ``voteaudit verify`` (registered by ``voteaudit.cli``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voteaudit.store import DEFAULT_DB
+from voteaudit.terminal import DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
+
+
+@handle_errors
+def publish_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the site: empty, or an earlier publication.")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+    title: Annotated[str, typer.Option("--title", help="Title of the site and the report.")] = "Election results",
+    shard_size: Annotated[int, typer.Option("--shard-size", help="Records per tables/ file (a power of two).")] = 256,
+    sheets: Annotated[Path | None, typer.Option(
+        "--sheets", help="CSV (.gz ok) linking tables to tally-sheet images: key columns + a URL/path column.")] = None,
+    sheets_unit: Annotated[list[str] | None, typer.Option(
+        "--sheets-unit", help="Key column of --sheets, outermost first, as for ingest --unit (default: 'unit', "
+                              "a column of voteaudit unit ids).")] = None,
+    sheets_url: Annotated[str, typer.Option("--sheets-url", help="Column of --sheets with the image.")] = "sheet_url",
+    sheets_source: Annotated[str | None, typer.Option(
+        "--sheets-source", help="Attach the sheets to this source's records only (default: every source).")] = None,
+    election_date: Annotated[str | None, typer.Option(
+        "--election-date", help="YYYY-MM-DD, for the NIST CDF export (default: today).")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Leave out report.html and summary.json.")] = False,
+) -> None:
+    """Publish a static, tamper-evident site of every tally record, for any web server, CDN or disk.
+
+    DIR gets a look-up page (find a table by code or place: `table.html#UNIT_ID` shows every source's
+    numbers, the disagreements, the tally-sheet link and a Merkle inclusion proof), the report, bulk
+    data (CSV, Parquet, NIST SP 1500-100 CDF JSON), `verify.html`, and `manifest.json` with the
+    sha256 of every file and record and the Merkle root (RFC 9162). Announce the root (or the sha256
+    in `manifest.sha256`) where it cannot be silently edited; anyone can then run `voteaudit verify DIR`.
+
+    Example: `voteaudit publish --out site --title "General election 2024" --sheets actas.csv
+    --sheets-unit state --sheets-unit centre --sheets-unit table --sheets-url sheet_url`
+    """
+    from voteaudit.publish.site import publish, sheets_from_csv
+
+    links = None
+    if sheets is not None:
+        links = sheets_from_csv(sheets, units=list(sheets_unit) if sheets_unit else None, url=sheets_url,
+                                source=sheets_source)
+    with progress(as_json) as step, store_at(db, read_only=True) as store:
+        doc = publish(store, out_dir, step=step, title=title, shard_size=shard_size, sheets=links,
+                      report=not no_report, election_date=election_date)
+    if as_json:
+        emit(doc)
+        return
+    out.print(f"Published {doc['records']:,} records in {doc['files']:,} files ({doc['bytes'] / 1e6:,.1f} MB) "
+              f"to {out_dir}.")
+    out.print(f"Merkle root: {doc['root']}")
+    out.print(f"sha256 of manifest.json: {doc['manifest_sha256']}")
+    out.print("Announce the root where it cannot be silently edited; check a copy with `voteaudit verify DIR`.")
+
+
+@handle_errors
+def verify_command(
+    site: Annotated[Path, typer.Argument(help="A directory written by `voteaudit publish`.")],
+    record: Annotated[str | None, typer.Option(
+        "--record", help="Check only this table's records (unit id) with their Merkle inclusion proofs.")] = None,
+    root: Annotated[str | None, typer.Option(
+        "--root", help="The Merkle root the publisher announced (default: the one in manifest.json).")] = None,
+    expect: Annotated[str | None, typer.Option(
+        "--expect", help="The sha256 of manifest.json the publisher announced.")] = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Verify a publication: recompute every file's sha256, every record's hash and the Merkle root.
+
+    Names exactly which files and records were changed, added or removed; exit code 1 when anything
+    fails. `--record UNIT_ID` checks one table's inclusion proofs only (what a voter's browser does).
+    `--db` is accepted for uniformity and not used.
+    """
+    from voteaudit.publish.verify import verify
+
+    del db
+    res = verify(site, record=record, root=root, expect=expect)
+    if as_json:
+        emit(res.to_dict())
+    else:
+        what = f"table {record}" if record else f"{res.files_checked:,} files and {res.records_checked:,} records"
+        if res.ok:
+            out.print(f"OK: {what} match the publication; Merkle root {res.root}.")
+        else:
+            err.print(f"FAILED: {site} differs from its manifest.", markup=False)
+            for label, items in (("file changed", res.changed), ("file added", res.added),
+                                 ("file removed", res.removed), ("record changed", res.records_changed),
+                                 ("record added", res.records_added), ("record removed", res.records_removed),
+                                 ("problem", res.problems)):
+                for item in items[:50]:
+                    err.print(f"  {label}: {item}", markup=False)
+                if len(items) > 50:
+                    err.print(f"  ... and {len(items) - 50:,} more ({label})", markup=False)
+    if not res.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,91 @@
+"""Writing the site: every file goes through :class:`SiteWriter`, which refuses unsafe paths and hashes
+what it writes (so the manifest needs no second pass over the bytes).
+
+JSON data that the look-up page loads is written twice: ``NAME.json`` (for HTTP and for programs) and
+``NAME.js`` (``voteauditData("NAME", {...});``) because browsers refuse ``fetch()`` on ``file://`` but
+do run ``<script src>``. The ``.js`` twin escapes ``<``, ``>``, ``&``, U+2028 and U+2029 so no data can
+close a script element or break a JavaScript parser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
+_BAD_CHARS = re.compile(r"[\\:\x00-\x1f\x7f]")
+_JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JS_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def compact(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def js_safe(text: str) -> str:
+    """Compact JSON text made safe inside a ``<script>`` element or a ``.js`` file (same value)."""
+    return _JS_RE.sub(lambda m: _JS_ESCAPES[m.group(0)], text)
+
+
+def js_literal(doc: Any) -> str:
+    """JSON that is also safe to place inside a ``<script>`` element or a ``.js`` file."""
+    return js_safe(compact(doc))
+
+
+def safe_name(text: str, *, limit: int = 40) -> str:
+    """A file-name segment for a user-supplied name: ASCII letters/digits/-/_ plus a hash of the original,
+    so two names never collide and nothing can climb out of the directory (``../``, ``%2e``, ``/``)."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")[:limit] or "x"
+    return f"{base}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+
+
+def check_rel(rel: str) -> str:
+    """Reject any relative path that is not plain safe segments (no ``..``, no absolute, no odd characters)."""
+    parts = rel.split("/")
+    if any(not _SAFE_SEGMENT.fullmatch(p) for p in parts):
+        raise ValueError(f"unsafe path in site: {rel!r}")
+    return rel
+
+
+def check_listed(rel: str) -> str:
+    """Looser rule for paths a manifest lists (other writers may use non-ASCII names): relative, no empty,
+    ``.`` or ``..`` segment, no backslash, colon or control character. Verify applies the same rule."""
+    parts = rel.split("/")
+    if (not rel or any(p in ("", ".", "..") for p in parts) or _BAD_CHARS.search(rel)):
+        raise ValueError(f"unsafe path in site: {rel!r}")
+    return rel
+
+
+class SiteWriter:
+    """Writes files under ``root`` and remembers each one's sha256 and size."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.files: dict[str, dict[str, Any]] = {}
+
+    def bytes(self, rel: str, data: bytes) -> None:
+        path = self.root / check_rel(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    def text(self, rel: str, text: str) -> None:
+        self.bytes(rel, text.encode("utf-8"))
+
+    def data(self, name: str, doc: Any) -> None:
+        """``name.json`` and its ``name.js`` twin."""
+        text = compact(doc)
+        self.text(f"{name}.json", text)
+        self.text(f"{name}.js", f"voteauditData({js_literal(name)},{js_safe(text)});\n")
+
+    def adopt(self, rel: str) -> None:
+        """Hash a file another writer (the report, pyarrow) put under ``root``."""
+        path = self.root / check_listed(rel)
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        self.files[rel] = {"sha256": h.hexdigest(), "bytes": path.stat().st_size}

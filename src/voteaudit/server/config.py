@@ -1,0 +1,37 @@
+"""Server settings: from ``voteaudit serve`` options, handed to worker processes through the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+
+ENV = "VOTEAUDIT_SERVER_SETTINGS"
+
+
+@dataclass
+class Settings:
+    db: str = "voteaudit.duckdb"
+    source: str = "observers"            # accepted submissions become records of this source (kind observer)
+    quota: int = 10_000                  # submissions per user, ever
+    rate: float = 20.0                   # submissions per second per user (token bucket, per process)
+    burst: int = 40
+    max_upload: int = 8 * 1024 * 1024    # bytes
+    read_pool: int = 3                   # store connections for reads, per process
+    write_pool: int = 8                  # connections for submissions, per process
+    refresh: float = 5.0                 # seconds between read-model rebuilds while the store changes
+    cache_seconds: int = 5               # Cache-Control max-age of public responses
+    worker: bool = True                  # run the background worker (decode images, store accepted)
+
+    @property
+    def writable(self) -> bool:
+        return self.db.startswith(("postgresql://", "postgres://"))
+
+    def to_env(self) -> None:
+        os.environ[ENV] = json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw = json.loads(os.environ.get(ENV, "{}"))
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names})

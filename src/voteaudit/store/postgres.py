@@ -1,0 +1,419 @@
+"""PostgreSQL backend: the server store (``--db postgresql://user@host/db``).
+
+Mirrors :mod:`voteaudit.store.duckdb` table for table and rule for rule, so both backends give
+equal results on the same files. Every write holds one transaction-scoped advisory lock (ids are
+``max + 1``, as in DuckDB), batches arrive through ``COPY``, and text ordering uses the ``C``
+collation (byte order, DuckDB's). The schema lives in the connection's ``search_path`` (pass
+``?options=-csearch_path%3Dmyschema`` in the URL to keep several stores in one database) and is
+created by numbered migrations recorded in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import psycopg
+
+from voteaudit.model import InputError, SourceMatrix, StoreError
+from voteaudit.names import candidate_key
+from voteaudit.store.base import (
+    SCHEMA_VERSION,
+    Bulletin,
+    BulletinResult,
+    ImportResult,
+    SourceInfo,
+    Store,
+)
+
+if TYPE_CHECKING:
+    from voteaudit.ingest.tables import Batch
+
+#: Every write takes this transaction-scoped advisory lock: writers queue, readers never wait.
+WRITE_LOCK = 0x766F7465  # "vote"
+
+MIGRATIONS: list[str] = [
+    # 1: the store, as in duckdb.py
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE sources (source_id INTEGER PRIMARY KEY, name TEXT UNIQUE, kind TEXT, created_at TIMESTAMP);
+    CREATE TABLE imports (import_id INTEGER PRIMARY KEY, source_id INTEGER, file_name TEXT, sha256 TEXT,
+        format TEXT, "rows" BIGINT, records BIGINT, imported_at TIMESTAMP, signature TEXT);
+    CREATE INDEX imports_source ON imports (source_id, sha256);
+    CREATE TABLE candidates (candidate_id INTEGER PRIMARY KEY, name TEXT, norm TEXT UNIQUE);
+    CREATE TABLE import_selections (import_id INTEGER, position INTEGER, selection TEXT, candidate_id INTEGER,
+        PRIMARY KEY (import_id, position));
+    CREATE TABLE nodes (node_key BIGINT PRIMARY KEY, id TEXT UNIQUE, depth INTEGER, parent TEXT, label TEXT);
+    CREATE TABLE records (record_id BIGINT PRIMARY KEY, source_id INTEGER, import_id INTEGER, "row" BIGINT,
+        unit_key BIGINT, registered BIGINT, "cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT,
+        votes BIGINT[], flags TEXT[]);
+    CREATE INDEX records_source_unit ON records (source_id, unit_key);
+    CREATE INDEX records_unit ON records (unit_key);
+    CREATE TABLE sightings (record_id BIGINT, import_id INTEGER, "row" BIGINT);
+    CREATE INDEX sightings_record ON sightings (record_id);
+    CREATE TABLE bulletins (bulletin_id INTEGER PRIMARY KEY, name TEXT, announced_at TEXT, unit_id TEXT,
+        progress_pct DOUBLE PRECISION, registered BIGINT, "cast" BIGINT, valid BIGINT, "null" BIGINT,
+        blank BIGINT, turnout_pct DOUBLE PRECISION, units_counted BIGINT, precision_pct DOUBLE PRECISION,
+        file_name TEXT, sha256 TEXT, imported_at TIMESTAMP, extra TEXT);
+    CREATE TABLE bulletin_results (bulletin_id INTEGER, position INTEGER, candidate TEXT, votes BIGINT,
+        stated_pct DOUBLE PRECISION, party TEXT);
+    """,
+]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+PER_UNIT = ("registered", "cast", "valid", "null", "blank")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def redact(url: str) -> str:
+    """The URL without its password (messages and logs never show credentials)."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def migrate(conn: psycopg.Connection, component: str, steps: list[str]) -> int:
+    """Apply the missing numbered ``steps`` of ``component`` (in one transaction); return the version."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT, version INTEGER, "
+                     "applied_at TIMESTAMP, PRIMARY KEY (component, version))")
+        done = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations WHERE component = %s",
+                            [component]).fetchone()[0]
+        for version in range(done + 1, len(steps) + 1):
+            conn.execute(steps[version - 1])
+            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)", [component, version, _now()])
+        return max(done, len(steps))
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.conn = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open store {redact(url)}: {str(exc).strip().splitlines()[0]}") from None
+        fresh = self._one("SELECT to_regclass('meta') IS NULL")[0]
+        version = migrate(self.conn, "store", MIGRATIONS)
+        if fresh:
+            with self.conn.transaction():
+                self.conn.execute("INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING",
+                                  [str(SCHEMA_VERSION)])
+        stored = int(self._meta("schema_version") or version)
+        if stored != SCHEMA_VERSION:
+            raise StoreError(f"{redact(url)} has schema version {stored}; this voteaudit reads {SCHEMA_VERSION}")
+
+    # -- helpers -------------------------------------------------------------------------
+    def _one(self, sql: str, params: list[Any] | None = None) -> tuple | None:
+        return self.conn.execute(sql, params or []).fetchone()
+
+    def _all(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        return self.conn.execute(sql, params or []).fetchall()
+
+    def _meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = %s", [key])
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                          [key, value])
+
+    def _next(self, table: str, column: str) -> int:
+        return int(self._one(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}")[0])
+
+    def _source_id(self, name: str) -> int:
+        row = self._one("SELECT source_id FROM sources WHERE name = %s", [name])
+        if row is None:
+            known = [r[0] for r in self._all("SELECT name FROM sources ORDER BY source_id")]
+            raise StoreError(f"no source named {name!r} in {redact(self.url)} "
+                             f"(sources: {', '.join(known) or 'none'})")
+        return int(row[0])
+
+    def _candidate_ids(self, names: list[str]) -> list[int]:
+        """Ids of candidates by name (accent-, case- and space-insensitive), adding new ones."""
+        ids = []
+        for name in names:
+            norm = candidate_key(name)
+            row = self._one("SELECT candidate_id FROM candidates WHERE norm = %s", [norm])
+            if row is None:
+                new = self._next("candidates", "candidate_id")
+                self.conn.execute("INSERT INTO candidates VALUES (%s, %s, %s)", [new, name.strip(), norm])
+                ids.append(new)
+            else:
+                ids.append(int(row[0]))
+        return ids
+
+    def generation(self) -> tuple[int, int, int]:
+        """A cheap fingerprint that changes whenever results or bulletins are written (for caches)."""
+        return tuple(int(x) for x in self._one(
+            "SELECT (SELECT coalesce(max(import_id), 0) FROM imports), (SELECT count(*) FROM bulletins), "
+            "(SELECT count(*) FROM meta)"))
+
+    # -- writes --------------------------------------------------------------------------
+    def levels(self) -> list[str] | None:
+        value = self._meta("levels")
+        return json.loads(value) if value else None
+
+    def write_import(self, batch: Batch, source: str, kind: str, *,
+                     also: Callable[[psycopg.Connection], None] | None = None) -> ImportResult:
+        """Store one file's records (see :meth:`Store.write_import`).
+
+        ``also`` runs inside the same transaction (the server marks submissions as stored with it).
+        """
+        conn = self.conn
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+            row = self._one("SELECT kind FROM sources WHERE name = %s", [source])
+            if row is not None and row[0] != kind:
+                raise InputError(f"source {source!r} is already stored with kind {row[0]!r}, not {kind!r}",
+                                 file=batch.file, field="--kind")
+            done = self._one("SELECT 1 FROM imports i JOIN sources s USING (source_id) WHERE s.name = %s "
+                             "AND i.sha256 = %s", [source, batch.sha256])
+            if done:
+                result = ImportResult(source, batch.file, batch.sha256, "already imported", rows=batch.rows)
+            else:
+                result = self._write_import(batch, source, kind)
+            if also is not None:
+                also(conn)
+        return result
+
+    def _copy(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+
+    def _write_import(self, batch: Batch, source: str, kind: str) -> ImportResult:
+        conn = self.conn
+        if self.levels() is None:
+            self._set_meta("levels", json.dumps(batch.levels))
+        row = self._one("SELECT source_id FROM sources WHERE name = %s", [source])
+        if row is None:
+            source_id = self._next("sources", "source_id")
+            conn.execute("INSERT INTO sources VALUES (%s, %s, %s, %s)", [source_id, source, kind, _now()])
+        else:
+            source_id = int(row[0])
+        import_id = self._next("imports", "import_id")
+        cand_ids = self._candidate_ids([c for _, c in batch.selections])
+        self._copy("import_selections", ["import_id", "position", "selection", "candidate_id"],
+                   [(import_id, i, sel, cid) for i, ((sel, _), cid) in
+                    enumerate(zip(batch.selections, cand_ids, strict=True))])
+        conn.execute("CREATE TEMP TABLE batch_nodes (id TEXT, depth INTEGER, parent TEXT, label TEXT, seq BIGINT) "
+                     "ON COMMIT DROP")
+        nodes = batch.nodes
+        self._copy("batch_nodes", ["id", "depth", "parent", "label", "seq"],
+                   list(zip(*(nodes.column(c).to_pylist() for c in ("id", "depth", "parent", "label", "seq")),
+                            strict=True)))
+        conn.execute("INSERT INTO nodes SELECT %s + b.seq, b.id, b.depth, b.parent, b.label FROM batch_nodes b "
+                     "WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = b.id)", [self._next("nodes", "node_key")])
+        conn.execute('CREATE TEMP TABLE batch_records ("row" BIGINT, unit_id TEXT, registered BIGINT, '
+                     '"cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT, votes BIGINT[], flags TEXT[], '
+                     "seq BIGINT) ON COMMIT DROP")
+        cols = ["row", "unit_id", *PER_UNIT, "votes", "flags", "seq"]
+        recs = batch.records
+        self._copy("batch_records", cols,
+                   list(zip(*(recs.column(c).to_pylist() for c in cols), strict=True)))
+        # Identical copy = same unit, counts and votes, from an import with the same selections.
+        signature = json.dumps(batch.selections, ensure_ascii=False)
+        same = [r[0] for r in self._all("SELECT import_id FROM imports WHERE source_id = %s AND signature = %s",
+                                        [source_id, signature])]
+        conn.execute("""
+            CREATE TEMP TABLE incoming ON COMMIT DROP AS
+            SELECT b.*, n.node_key AS unit_key,
+                   (SELECT min(e.record_id) FROM records e WHERE e.import_id = ANY(%s)
+                    AND e.source_id = %s AND e.unit_key = n.node_key AND e.votes = b.votes
+                    AND e.registered IS NOT DISTINCT FROM b.registered AND e."cast" IS NOT DISTINCT FROM b."cast"
+                    AND e.valid IS NOT DISTINCT FROM b.valid AND e."null" IS NOT DISTINCT FROM b."null"
+                    AND e.blank IS NOT DISTINCT FROM b.blank) AS existing
+            FROM batch_records b JOIN nodes n ON n.id = b.unit_id""", [same, source_id])
+        conn.execute("""
+            INSERT INTO records SELECT %s + seq, %s, %s, "row", unit_key, registered, "cast", valid, "null", blank,
+                votes, flags
+            FROM incoming WHERE existing IS NULL""", [self._next("records", "record_id"), source_id, import_id])
+        conn.execute('INSERT INTO sightings SELECT existing, %s, "row" FROM incoming WHERE existing IS NOT NULL',
+                     [import_id])
+        added, copies = self._one("SELECT count(*) FILTER (WHERE existing IS NULL), "
+                                  "count(*) FILTER (WHERE existing IS NOT NULL) FROM incoming")
+        conn.execute("INSERT INTO imports VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                     [import_id, source_id, batch.file, batch.sha256, batch.format, batch.rows, added, _now(),
+                      signature])
+        flags = {f: int(n) for f, n in self._all(
+            "SELECT f, count(*) FROM (SELECT unnest(flags) AS f FROM incoming WHERE existing IS NULL) x "
+            'GROUP BY f ORDER BY f COLLATE "C"')}
+        conflicts = self._one("SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = %s "
+                              "GROUP BY unit_key HAVING count(*) > 1) x", [source_id])[0]
+        conn.execute("DROP TABLE batch_nodes; DROP TABLE batch_records; DROP TABLE incoming")
+        return ImportResult(source, batch.file, batch.sha256, "imported", rows=batch.rows, records_added=int(added),
+                            identical_copies=int(copies) + batch.duplicates, conflicts=int(conflicts), flags=flags)
+
+    def write_bulletins(self, bulletins: list[Bulletin], universe: dict[str, int]) -> list[str]:
+        conn = self.conn
+        added = []
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+            existing = {b.name: b for b in self.bulletins()}
+            for b in bulletins:
+                old = existing.get(b.name)
+                if old is not None and (old.totals != b.totals or old.unit != b.unit):
+                    raise InputError(f"bulletin {b.name!r} is already stored with different figures; "
+                                     "give this one another name", file=b.file, field="name")
+            for b in bulletins:
+                if b.name in existing:
+                    continue
+                bid = self._next("bulletins", "bulletin_id")
+                conn.execute("INSERT INTO bulletins VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                             [bid, b.name, b.announced_at, b.unit, b.progress_pct, b.registered, b.cast, b.valid,
+                              b.null, b.blank, b.turnout_pct, b.units_counted, b.precision_pct, b.file, b.sha256,
+                              _now(), json.dumps(b.extra, ensure_ascii=False)])
+                with conn.cursor() as cur:
+                    cur.executemany("INSERT INTO bulletin_results VALUES (%s,%s,%s,%s,%s,%s)",
+                                    [[bid, i, r.candidate, r.votes, r.stated_pct, r.party]
+                                     for i, r in enumerate(b.results)])
+                existing[b.name] = b
+                added.append(b.name)
+            if universe:
+                merged = {**self.universe(), **universe}
+                self._set_meta("universe", json.dumps(merged))
+        return added
+
+    # -- reads ---------------------------------------------------------------------------
+    def sources(self) -> list[SourceInfo]:
+        out = []
+        for sid, name, kind in self._all("SELECT source_id, name, kind FROM sources ORDER BY source_id"):
+            units, records, conflicts = self._one("""
+                SELECT count(DISTINCT unit_key), count(*),
+                       (SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = %(s)s
+                        GROUP BY unit_key HAVING count(*) > 1) x)
+                FROM records WHERE source_id = %(s)s""", {"s": sid})
+            imports = [dict(zip(("file", "sha256", "format", "rows", "records", "imported_at"), r, strict=True))
+                       for r in self._all('SELECT file_name, sha256, format, "rows", records, imported_at::TEXT '
+                                          "FROM imports WHERE source_id = %s ORDER BY import_id", [sid])]
+            flags = {f: int(n) for f, n in self._all(
+                "SELECT f, count(*) FROM (SELECT unnest(flags) AS f FROM records WHERE source_id = %s) x "
+                'GROUP BY f ORDER BY f COLLATE "C"', [sid])}
+            out.append(SourceInfo(name, kind, int(units), int(records), int(conflicts), imports, flags))
+        return out
+
+    def matrix(self, source: str) -> SourceMatrix:
+        sid = self._source_id(source)
+        levels = self.levels() or []
+        kind = self._one("SELECT kind FROM sources WHERE source_id = %s", [sid])[0]
+        cands = self._all("""
+            SELECT DISTINCT c.candidate_id, c.name FROM import_selections s
+            JOIN imports i USING (import_id) JOIN candidates c USING (candidate_id)
+            WHERE i.source_id = %s ORDER BY c.candidate_id""", [sid])
+        cand_pos = {cid: j for j, (cid, _) in enumerate(cands)}
+        rows = self._all("""
+            SELECT n.id, r.registered, r."cast", r.valid, r."null", r.blank, r.votes, r.import_id, r.flags
+            FROM (SELECT DISTINCT ON (unit_key) * FROM records WHERE source_id = %s ORDER BY unit_key, record_id) r
+            JOIN nodes n ON n.node_key = r.unit_key ORDER BY n.id COLLATE "C" """, [sid])
+        n = len(rows)
+        unit_ids = np.array([r[0] for r in rows], dtype=object)
+        parts = [uid.split(".") for uid in unit_ids]
+        path = [np.array([".".join(p[:k + 1]) for p in parts], dtype=object) for k in range(len(levels) - 1)]
+        path.append(unit_ids)
+        per = {k: np.array([-1 if r[1 + j] is None else r[1 + j] for r in rows], dtype=np.int64)
+               for j, k in enumerate(PER_UNIT)}
+        votes = np.zeros((n, len(cands)), dtype=np.int64)
+        imports = np.array([r[7] for r in rows], dtype=np.int64)
+        sels: dict[int, list[tuple[int, int]]] = {}
+        for iid, pos, cid in self._all("SELECT s.import_id, s.position, s.candidate_id FROM import_selections s "
+                                       "JOIN imports i USING (import_id) WHERE i.source_id = %s "
+                                       "ORDER BY s.import_id, s.position", [sid]):
+            sels.setdefault(iid, []).append((pos, cid))
+        groups: dict[tuple, list[int]] = {}   # imports with the same selections map votes the same way
+        for iid in np.unique(imports):
+            groups.setdefault(tuple(sels[int(iid)]), []).append(int(iid))
+        for sel, iids in groups.items():
+            rows_in = np.flatnonzero(np.isin(imports, iids))
+            flat = np.array([rows[i][6] for i in rows_in], dtype=np.int64).reshape(len(rows_in), len(sel))
+            assign = np.zeros((len(sel), len(cands)), dtype=np.int64)
+            for pos, cid in sel:
+                assign[pos, cand_pos[cid]] = 1
+            votes[rows_in] = flat @ assign
+        conflicted = [r[0] for r in self._all("""
+            SELECT n.id FROM records r JOIN nodes n ON n.node_key = r.unit_key WHERE r.source_id = %s
+            GROUP BY n.id HAVING count(*) > 1 ORDER BY n.id COLLATE "C" """, [sid])]
+        return SourceMatrix(
+            source=source, kind=kind, levels=levels, unit_ids=unit_ids, path=path,
+            candidates=[name for _, name in cands], votes=votes, flags=[list(r[8]) for r in rows],
+            conflicted=conflicted, **per)
+
+    def bulletins(self) -> list[Bulletin]:
+        rows = self._all("""
+            SELECT bulletin_id, name, announced_at, unit_id, progress_pct, registered, "cast", valid, "null", blank,
+                   turnout_pct, units_counted, precision_pct, file_name, sha256, extra
+            FROM bulletins ORDER BY bulletin_id""")
+        results: dict[int, list[BulletinResult]] = {}
+        for bid, c, v, p, party in self._all("SELECT bulletin_id, candidate, votes, stated_pct, party "
+                                             "FROM bulletin_results ORDER BY bulletin_id, position"):
+            results.setdefault(bid, []).append(BulletinResult(c, int(v), p, party))
+        return [Bulletin(name=r[1], results=results.get(r[0], []), announced_at=r[2], unit=r[3], progress_pct=r[4],
+                         registered=r[5], cast=r[6], valid=r[7], null=r[8], blank=r[9], turnout_pct=r[10],
+                         units_counted=r[11], precision_pct=r[12], file=r[13], sha256=r[14],
+                         extra=json.loads(r[15] or "{}")) for r in rows]
+
+    def universe(self) -> dict[str, int]:
+        value = self._meta("universe")
+        return json.loads(value) if value else {}
+
+    def labels(self, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        return dict(self._all("SELECT id, label FROM nodes WHERE id = ANY(%s)", [list(ids)]))
+
+    def _records_where(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        rows = self._all(f"""
+            SELECT s.name, s.kind, n.id, r.record_id, r.registered, r."cast", r.valid, r."null", r.blank,
+                   r.votes, r.flags, i.file_name, i.sha256, r."row", i.import_id, i.imported_at::TEXT,
+                   (SELECT json_agg(json_build_object('file', i2.file_name, 'row', g."row")) FROM sightings g
+                    JOIN imports i2 ON i2.import_id = g.import_id WHERE g.record_id = r.record_id),
+                   (SELECT array_agg(ARRAY[ss.selection, c.name] ORDER BY ss.position) FROM import_selections ss
+                    JOIN candidates c USING (candidate_id) WHERE ss.import_id = i.import_id)
+            FROM records r JOIN sources s USING (source_id) JOIN nodes n ON n.node_key = r.unit_key
+            JOIN imports i ON i.import_id = r.import_id
+            WHERE {where} ORDER BY s.source_id, r.record_id""", params)
+        out = []
+        for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, fname, fsha, row, _iid,
+             at, seen, sels) in rows:
+            by_cand: dict[str, int] = {}
+            for (_, cand), v in zip(sels, votes, strict=True):
+                by_cand[cand] = by_cand.get(cand, 0) + int(v)
+            out.append({
+                "source": src, "kind": kind, "unit": uid, "record_id": rid,
+                "registered": reg, "cast": cast, "valid": valid, "null": null, "blank": blank,
+                "votes": by_cand, "selections": {s: int(v) for (s, _), v in zip(sels, votes, strict=True)},
+                "flags": list(flags),
+                "provenance": {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
+                               "also_seen": seen or []},
+            })
+        return out
+
+    def conflicts(self, source: str) -> list[dict[str, Any]]:
+        sid = self._source_id(source)
+        recs = self._records_where(
+            "r.source_id = %s AND r.unit_key IN (SELECT unit_key FROM records WHERE source_id = %s "
+            "GROUP BY unit_key HAVING count(*) > 1)", [sid, sid])
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for rec in recs:
+            grouped.setdefault(rec["unit"], []).append(rec)
+        return [{"unit": u, "copies": copies} for u, copies in sorted(grouped.items())]
+
+    def unit_records(self, unit_id: str) -> list[dict[str, Any]]:
+        return self._records_where("r.unit_key = (SELECT node_key FROM nodes WHERE id = %s)", [unit_id])
+
+    def state(self, key: str) -> dict[str, Any] | None:
+        value = self._meta(f"state:{key}")
+        return json.loads(value) if value else None
+
+    def save_state(self, key: str, value: dict[str, Any]) -> None:
+        with self.conn.transaction():
+            self._set_meta(f"state:{key}", json.dumps(value, ensure_ascii=False))
+
+    def close(self) -> None:
+        self.conn.close()
