@@ -106,3 +106,34 @@ def test_demo_report_is_self_contained(demo):
     assert refs and all(not re.match(r"(https?:)?//", r) for r in refs), refs
     assert "<script src" not in html
     assert (out / "data" / "actas.parquet").exists() and (out / "data" / "actas.csv").exists()
+
+
+def test_demo_states_what_it_would_take(demo):
+    """Bulletin 2 needs González down by 1,830,358 votes: with one binding constraint, the fewest false sheets
+    are the fewest tables whose González votes add up to that (a sort), recomputed here from the raw data."""
+    out, doc = demo
+    ev = doc["estimate"]
+    est = ev["estimates"]["Edmundo González Urrutia"]
+    assert est["ci_low"] < 7156462 / 10659128 < est["ci_high"]
+    b2 = [c for c in ev["what_it_would_take"] if c["bulletin"] == "bulletin 2"][0]
+    if SHARED.exists():
+        with open(SHARED / "RESULTADOS_2024_CSV_V1.csv", encoding="utf-8-sig", newline="") as fh:
+            eg = sorted((int(r["EG"]) for r in csv.DictReader(fh)), reverse=True)
+    else:
+        text = gzip.decompress(demo_file("actas.csv.gz").read_bytes()).decode()
+        eg = sorted((int(r["EG"]) for r in csv.DictReader(io.StringIO(text))), reverse=True)
+    excess, k, removed = 7156462 - 5326104, 0, 0
+    while removed < excess:
+        removed += eg[k]
+        k += 1
+    assert b2["min_false_sheets"] == k
+    maduro = b2["needed"]["Nicolás Maduro"]
+    assert maduro["votes"] == 6408844 - 3241461
+    assert abs(maduro["share_of_uncovered_registered"] - (6408844 - 3241461) / (21620705 - 17745239)) < 1e-12
+    b1 = [r for r in ev["announced_tests"]["bulletin 1"] if r["test"] == "round_percentage"][0]
+    assert b1["flagged"] and 1e-9 < b1["p_value"] < 1e-7
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for sentence in (ev["estimate"]["statement"], ev["bounds_detail"]["statement"], b2["statement"]):
+        assert sentence.split(",")[0] in html
+    assert f"{k:,}" in html and "81.7" in html
+    assert [r for r in doc["forensics"] if r["test"] == "source_agreement"]

@@ -47,6 +47,16 @@ def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
             lines.append(t("headline_differs" if win_s != candidate_key(ranked_b[0][0]) else "headline_same"))
     for p in doc["comparison"]["pairs"]:
         lines.append(t("headline_pair", a=p["a"], b=p["b"], common=f"{p['common_units']:,}", differ=f"{p['differ']:,}"))
+    ev = doc.get("estimate") or {}
+    if ev.get("universe"):
+        lines.append(ev["estimate"]["statement"])
+        if ev.get("bounds_detail"):
+            lines.append(ev["bounds_detail"]["statement"])
+        if ev.get("what_it_would_take"):
+            lines.append(ev["what_it_would_take"][-1]["statement"])
+    for name, results in (ev.get("announced_tests") or {}).items():
+        flagged = [r for r in results if r["test"] == "round_percentage" and r["flagged"]]
+        lines += [f"“{name}”: {r['interpretation']}" for r in flagged]
     return lines
 
 
@@ -82,6 +92,55 @@ def _write_downloads(store: Store, doc: dict[str, Any], data_dir: Path) -> list[
     return files
 
 
+def _analyses(store: Store, doc: dict[str, Any], env: Environment, t: Callable[..., str], source: str,
+              step: Callable[[str], None], n_boot: int) -> list[dict[str, Any]]:
+    """Estimate and forensics for ``source``: added to ``doc`` and returned as report sections."""
+    import numpy as np
+    from markupsafe import Markup
+
+    from voteaudit.evidence import evidence
+    from voteaudit.forensics import run_battery
+    from voteaudit.forensics.digits import BENFORD_SECOND, second_digit_counts
+
+    sections = []
+    step(f"estimating from {source}")
+    ev = evidence(store, source, n_boot=n_boot)
+    doc["estimate"] = ev
+    if ev.get("universe"):
+        sections.append({"id": "evidence", "title": t("ev_title"),
+                         "html": Markup(env.get_template("_evidence.html").render(ev=ev, t=t))})
+    step(f"forensics on {source}")
+    m = store.matrix(source)
+    others = [s["name"] for s in sorted(doc["sources"], key=lambda s: -s["units"]) if s["name"] != source]
+    other = store.matrix(others[0]) if others else None
+    doc["forensics"] = [r.to_dict() for r in run_battery(m, other=other)]
+    lead = int(np.argmax(m.votes.sum(axis=0)))
+    name = m.candidates[lead]
+    total = m.votes.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, m.votes[:, lead] / total, np.nan)
+    turnout = m.turnout()
+    figures = []
+    if np.isfinite(turnout).any():
+        figures.append({"title": t("fx_fingerprint", candidate=name, source=source), "note": t("fx_fingerprint_note"),
+                        "svg": charts.heatmap(turnout, share, title=t("fx_fingerprint", candidate=name,
+                                                                        source=source),
+                                              xlabel="turnout", ylabel=name)})
+        figures.append({"title": t("fx_turnout"), "note": t("fx_hist_note"),
+                        "svg": charts.fine_histogram(100 * turnout, title=t("fx_turnout"))})
+    figures.append({"title": t("fx_share", candidate=name), "note": t("fx_hist_note"),
+                    "svg": charts.fine_histogram(100 * share, title=t("fx_share", candidate=name))})
+    digits = second_digit_counts(m.votes[:, lead])
+    if digits.sum() > 0:
+        figures.append({"title": t("fx_digits", candidate=name), "note": t("fx_digits_note"),
+                        "svg": charts.digit_bars(digits / digits.sum(), BENFORD_SECOND,
+                                                 title=t("fx_digits", candidate=name))})
+    sections.append({"id": "forensics", "title": t("fx_title"),
+                     "html": Markup(env.get_template("_forensics.html").render(fx=doc["forensics"],
+                                                                               fx_figures=figures, t=t))})
+    return sections
+
+
 def _formatters(lang: str) -> dict[str, Callable[..., str]]:
     """Number formats: 7,156,462 and 67.13% in English; 7.156.462 and 67,13% in Spanish."""
     def local(text: str) -> str:
@@ -99,11 +158,13 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
                  step: Callable[[str], None] = lambda s: None, geojson: Path | None = None,
                  geo_key: str = "NAME_1", geo_names: dict[str, str] | None = None, lang: str = "en",
                  sections: list[dict[str, Any]] | None = None, methods: list[dict[str, str]] | None = None,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                 extra: dict[str, Any] | None = None, analyse: bool = True, source: str | None = None,
+                 n_boot: int = 1000) -> dict[str, Any]:
     """Write ``summary.json`` and ``report.html`` into ``out_dir``; return the summary.
 
-    ``extra`` adds keys to the summary (estimates, forensics...); ``sections`` adds report sections
-    (``id``, ``title``, ``html`` as markupsafe.Markup built with escaping); ``methods`` adds method notes.
+    ``extra`` adds keys to the summary; ``sections`` adds report sections (``id``, ``title``, ``html`` as
+    markupsafe.Markup built with escaping); ``methods`` adds method notes. With ``analyse``, the best-covered
+    source (or ``source``) is projected (``estimate``) and run through the forensics battery (``forensics``).
     """
     t = translator(lang)
     fmt = _formatters(lang)
@@ -113,6 +174,12 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     doc = build_summary(store)
     if extra:
         doc.update(extra)
+    env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
+    env.filters.update(fmt)
+    sections = list(sections or [])
+    if analyse and doc["sources"]:
+        sections = _analyses(store, doc, env, t, source or max(doc["sources"], key=lambda s: s["units"])["name"],
+                             step, n_boot) + sections
     step("writing data downloads")
     downloads = _write_downloads(store, doc, out_dir / "data")
     (out_dir / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n",
@@ -139,13 +206,11 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         maps.append({"title": t("map_tables", source=s["name"]),
                      "svg": charts.choropleth(geojson, cov, key=geo_key, title=t("map_tables", source=s["name"]),
                                               fmt="{:,.0f}", high="#00441b", low="#f7fcf5")})
-    env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
-    env.filters.update(fmt)
     nav = [("sources", "nav_sources"), ("regions", "nav_regions"), ("disagreements", "nav_disagreements"),
            ("validation", "nav_validation"), ("methods", "nav_methods"), ("data", "nav_data")]
     html = env.get_template("report.html").render(
         title=title, doc=doc, headline=headline(doc, t, fmt["pct"]), figures=figures, maps=maps,
-        downloads=downloads, candidates=candidates, t=t, lang=lang, nav=nav, sections=sections or [],
+        downloads=downloads, candidates=candidates, t=t, lang=lang, nav=nav, sections=sections,
         methods=methods or [])
     (out_dir / "report.html").write_text(html, encoding="utf-8")
     return doc

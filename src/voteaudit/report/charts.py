@@ -8,8 +8,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -109,3 +113,67 @@ def read_crosswalk(path: Path) -> dict[str, str]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
     return {unit_part(r[0]): r[-1] for r in rows[1:] if r and r[0].strip()}
+
+
+def heatmap(x: np.ndarray, y: np.ndarray, *, bins: int = 60, title: str = "", xlabel: str = "",
+            ylabel: str = "") -> Markup:
+    """2-D histogram on [0, 1]² (e.g. turnout × winner share, Klimek et al. 2012), log-scaled darkness."""
+    import numpy as np
+
+    ok = np.isfinite(x) & np.isfinite(y)
+    h, _, _ = np.histogram2d(np.clip(x[ok], 0, 1), np.clip(y[ok], 0, 1), bins=bins, range=[[0, 1], [0, 1]])
+    size, pad = 360, 40
+    cell = size / bins
+    peak = np.log1p(h.max()) if h.max() > 0 else 1.0
+    parts = []
+    for i, j in zip(*np.nonzero(h), strict=True):
+        level = np.log1p(h[i, j]) / peak
+        shade = int(255 * (1 - level))
+        parts.append(f'<rect x="{pad + i * cell:.1f}" y="{pad + size - (j + 1) * cell:.1f}" width="{cell + 0.3:.1f}" '
+                     f'height="{cell + 0.3:.1f}" fill="rgb({shade},{shade},255)"/>')
+    axes = (f'<rect x="{pad}" y="{pad}" width="{size}" height="{size}" fill="none" stroke="#888"/>'
+            f'<text x="{pad + size / 2}" y="{pad + size + 28}" text-anchor="middle">{escape(xlabel)}</text>'
+            f'<text x="12" y="{pad + size / 2}" transform="rotate(-90 12 {pad + size / 2})" text-anchor="middle">'
+            f"{escape(ylabel)}</text>")
+    ticks = "".join(f'<text x="{pad + f * size}" y="{pad + size + 14}" text-anchor="middle">{int(f * 100)}%</text>'
+                    f'<text x="{pad - 4}" y="{pad + size - f * size + 4}" text-anchor="end">{int(f * 100)}%</text>'
+                    for f in (0, 0.25, 0.5, 0.75, 1))
+    return Markup(f'<svg viewBox="0 0 {size + pad + 10} {size + pad + 36}" role="img" aria-label="{escape(title)}" '
+                  f'class="chart" style="max-width:420px"><title>{escape(title)}</title>{"".join(parts)}{axes}{ticks}'
+                  "</svg>")
+
+
+def fine_histogram(values_pct: np.ndarray, *, title: str = "", step: float = 0.1) -> Markup:
+    """Histogram of percentages at ``step`` resolution with grey lines at integer percents (Kobak et al. 2016)."""
+    import numpy as np
+
+    v = values_pct[np.isfinite(values_pct)]
+    counts, edges = np.histogram(v, bins=int(100 / step), range=(0, 100))
+    w, h, pad = 700.0, 160.0, 24.0
+    peak = counts.max() or 1
+    pts = " ".join(f"{pad + w * e / 100:.1f},{pad + h - h * c / peak:.1f}" for e, c in zip(edges[:-1], counts,
+                                                                                          strict=True))
+    grid = "".join(f'<line x1="{pad + w * p / 100:.1f}" y1="{pad}" x2="{pad + w * p / 100:.1f}" y2="{pad + h}" '
+                   f'stroke="#eee"/>' for p in range(0, 101, 1))
+    labels = "".join(f'<text x="{pad + w * p / 100:.1f}" y="{pad + h + 14}" text-anchor="middle">{p}%</text>'
+                     for p in range(0, 101, 10))
+    return Markup(f'<svg viewBox="0 0 {w + 2 * pad} {h + pad + 20}" role="img" aria-label="{escape(title)}" '
+                  f'class="chart"><title>{escape(title)}</title>{grid}<polyline points="{pts}" fill="none" '
+                  f'stroke="#1f4e9e" stroke-width="1"/>{labels}</svg>')
+
+
+def digit_bars(observed: np.ndarray, expected: np.ndarray, *, title: str = "") -> Markup:
+    """Observed digit frequencies (bars) against the expected ones (dots), digits 0-9."""
+    w, h, pad = 420.0, 150.0, 24.0
+    peak = max(float(max(observed)), float(max(expected)), 1e-9) * 1.1
+    bw = w / 10
+    parts = []
+    for d in range(10):
+        o, e = float(observed[d]), float(expected[d])
+        parts.append(f'<rect x="{pad + d * bw + 4:.1f}" y="{pad + h - h * o / peak:.1f}" width="{bw - 8:.1f}" '
+                     f'height="{h * o / peak:.1f}" fill="#9ecae1"><title>{d}: {o:.3f}</title></rect>'
+                     f'<circle cx="{pad + d * bw + bw / 2:.1f}" cy="{pad + h - h * e / peak:.1f}" r="3.5" '
+                     f'fill="#d62728"><title>expected {e:.3f}</title></circle>'
+                     f'<text x="{pad + d * bw + bw / 2:.1f}" y="{pad + h + 14}" text-anchor="middle">{d}</text>')
+    return Markup(f'<svg viewBox="0 0 {w + 2 * pad} {h + pad + 20}" role="img" aria-label="{escape(title)}" '
+                  f'class="chart" style="max-width:480px"><title>{escape(title)}</title>{"".join(parts)}</svg>')

@@ -57,6 +57,29 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_tables": "Tables collected by region, source “{source}”",
         "chart_shares": "Vote shares by source and bulletin",
         "tally_sheets": "tally sheets",
+        "ev_title": "What the evidence says", "ev_estimate": "Estimate", "ev_interval": "95 % interval",
+        "ev_bounds": "Worst-case bounds", "method": "Method",
+        "ev_bounds_method": "the tables without a collected sheet may have voted anything within their registered "
+                            "voters (Manski bounds): no assumption about how they voted.",
+        "ev_wiwt": "What it would take for “{bulletin}” to be true", "ev_in_sheets": "In the collected sheets",
+        "ev_needed": "Needed from the other tables", "ev_share_uncovered": "Share of their registered voters",
+        "ev_tests": "Tests of “{bulletin}” itself",
+        "fx_title": "Election forensics", "fx_note": "Each test asks whether the numbers look like honest counting. "
+                    "A flag is a reason to look closer, never proof of fraud; a test without a flag may simply be "
+                    "unable to see fraud of the size that matters (see voteaudit power).",
+        "fx_test": "Test", "fx_target": "What", "fx_statistic": "Statistic", "fx_flagged": "Flagged",
+        "fx_tables": "Tables singled out", "fx_readings": "How to read each result", "yes": "yes", "no": "no",
+        "fx_fingerprint": "Turnout × {candidate}'s share, one dot per table (source “{source}”)",
+        "fx_fingerprint_note": "Honest elections give one roughly round cloud; a smear towards the top right "
+                               "(high turnout and high share together) is the signature of ballot stuffing "
+                               "(Klimek et al., PNAS 2012).",
+        "fx_turnout": "Turnout per table at 0.1-point resolution", "fx_share": "{candidate}'s share per table at "
+                                                                              "0.1-point resolution",
+        "fx_hist_note": "Grey lines mark whole percentages: sharp peaks exactly on them suggest numbers written to a "
+                        "target (Kobak, Shpilkin & Pshenichnikov 2016).",
+        "fx_digits": "Second digits of {candidate}'s counts (bars) against Benford's law (dots)",
+        "fx_digits_note": "Honest counts need not follow Benford's law exactly; the test's p-value is calibrated on "
+                          "simulated honest counting.",
     },
     "es": {
         "generated": "Generado por voteaudit a partir de las fuentes listadas abajo. Cada cifra puede recalcularse "
@@ -107,6 +130,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_tables": "Mesas recogidas por región, fuente “{source}”",
         "chart_shares": "Porcentajes de voto por fuente y boletín",
         "tally_sheets": "actas",
+        "ev_title": "Lo que dice la evidencia", "ev_estimate": "Estimación", "ev_interval": "Intervalo 95 %",
+        "ev_bounds": "Cotas en el peor caso", "method": "Método",
+        "ev_bounds_method": "las mesas sin acta recogida pudieron votar cualquier cosa dentro de sus electores "
+                            "(cotas de Manski): ningún supuesto sobre cómo votaron.",
+        "ev_wiwt": "Lo que haría falta para que “{bulletin}” fuera cierto", "ev_in_sheets": "En las actas recogidas",
+        "ev_needed": "Necesario de las demás mesas", "ev_share_uncovered": "Proporción de sus electores",
+        "ev_tests": "Pruebas de “{bulletin}” en sí",
+        "fx_title": "Análisis forense electoral", "fx_note": "Cada prueba pregunta si las cifras parecen de un conteo "
+                    "honesto. Una alerta es un motivo para mirar más de cerca, nunca una prueba de fraude.",
+        "fx_test": "Prueba", "fx_target": "Qué", "fx_statistic": "Estadístico", "fx_flagged": "Alerta",
+        "fx_tables": "Mesas señaladas", "fx_readings": "Cómo leer cada resultado", "yes": "sí", "no": "no",
+        "fx_fingerprint": "Participación × porcentaje de {candidate}, un punto por mesa (fuente “{source}”)",
+        "fx_turnout": "Participación por mesa con resolución de 0,1 puntos",
+        "fx_share": "Porcentaje de {candidate} por mesa con resolución de 0,1 puntos",
+        "fx_digits": "Segundos dígitos de los votos de {candidate} (barras) frente a la ley de Benford (puntos)",
     },
 }
 
