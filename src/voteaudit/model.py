@@ -9,8 +9,10 @@ one column per candidate, aligned arrays — so every analysis is vectorised.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +73,31 @@ class Source:
     kind: Kind
 
 
+class LazyPath(Sequence):
+    """Ancestor ids per level, converted from Arrow to numpy only when a level is first read.
+
+    Most analyses read one level (or none); converting a million strings per level up front costs
+    more than the analysis.
+    """
+
+    def __init__(self, arrays: list[Any], last: np.ndarray | None = None) -> None:
+        self._arrow = arrays
+        self._np: list[np.ndarray | None] = [None] * len(arrays)
+        if last is not None and arrays:
+            self._np[-1] = last
+
+    def __len__(self) -> int:
+        return len(self._arrow)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(len(self))[k]]
+        k = range(len(self))[k]
+        if self._np[k] is None:
+            self._np[k] = self._arrow[k].to_numpy(zero_copy_only=False)
+        return self._np[k]
+
+
 @dataclass
 class SourceMatrix:
     """One source's results as aligned arrays: units x candidates.
@@ -85,7 +112,7 @@ class SourceMatrix:
     kind: str
     levels: list[str]
     unit_ids: np.ndarray            # (n,) str
-    path: list[np.ndarray]          # len(levels) arrays of (n,) str
+    path: Sequence[np.ndarray]      # len(levels) arrays of (n,) str
     candidates: list[str]
     votes: np.ndarray               # (n, k) int64
     registered: np.ndarray          # (n,) int64, -1 = missing
@@ -93,8 +120,11 @@ class SourceMatrix:
     valid: np.ndarray               # (n,) int64, -1 = missing
     null: np.ndarray                # (n,) int64, -1 = missing
     blank: np.ndarray               # (n,) int64, -1 = missing
-    flags: list[list[str]] = field(default_factory=list)
+    flags: Sequence[Sequence[str]] = field(default_factory=list)
     conflicted: list[str] = field(default_factory=list)
+    arrow_path: list | None = field(default=None, repr=False)  # the path as Arrow strings, when the store has them
+    unit_keys: np.ndarray | None = field(default=None, repr=False)  # store-wide integer unit keys (fast joins)
+    key_space: str | None = None    # which store the keys belong to: keys compare only within one store
 
     @property
     def n_units(self) -> int:

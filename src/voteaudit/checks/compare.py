@@ -30,20 +30,26 @@ def shares(counts: dict[str, int]) -> dict[str, float]:
     return {c: (v / total if total else 0.0) for c, v in counts.items()}
 
 
+def arrow_ids(m: SourceMatrix, depth: int) -> pa.Array:
+    """Ids at ``depth`` (1 = outermost; the last level = the units) as Arrow strings, cached on the matrix."""
+    if m.arrow_path is None:
+        m.arrow_path = [pa.array(p, pa.string()) for p in m.path]
+    return m.arrow_path[depth - 1]
+
+
 def level_codes(m: SourceMatrix, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """(codes per unit, node ids) for hierarchy depth ``depth`` (1 = outermost)."""
-    enc = pc.dictionary_encode(pa.array(m.path[depth - 1], pa.string()))
+    enc = pc.dictionary_encode(arrow_ids(m, depth))
     return enc.indices.to_numpy(), enc.dictionary.to_numpy(zero_copy_only=False)
 
 
 def group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
-    """Sum rows of ``values`` (n,) or (n, k) by group code: vectorised bincount."""
-    if values.ndim == 1:
-        return np.bincount(codes, weights=values, minlength=n_groups).round().astype(np.int64)
-    out = np.zeros((n_groups, values.shape[1]), dtype=np.int64)
-    for j in range(values.shape[1]):
-        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_groups).round()
-    return out
+    """Sum rows of ``values`` (n,) or (n, k) by group code: one sparse (groups x units) product."""
+    from scipy import sparse
+
+    ones = np.ones(len(codes), dtype=values.dtype)
+    grouping = sparse.csr_matrix((ones, (codes, np.arange(len(codes)))), shape=(n_groups, len(codes)))
+    return np.rint(grouping @ values).astype(np.int64)
 
 
 @dataclass
@@ -72,15 +78,24 @@ def level_totals(m: SourceMatrix, depth: int) -> LevelTotals:
     inv = np.empty_like(order)
     inv[order] = np.arange(g)
     codes = inv[codes]
-    reg = np.clip(m.registered, 0, None).astype(float)
+    reg = np.clip(m.registered, 0, None)
     return LevelTotals(m.levels[depth - 1], ids[order], np.bincount(codes, minlength=g),
-                       group_sum(codes, g, reg), group_sum(codes, g, m.votes.astype(float)), list(m.candidates))
+                       group_sum(codes, g, reg), group_sum(codes, g, m.votes), list(m.candidates))
 
 
 def align_units(a: SourceMatrix, b: SourceMatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Row indices (ia, ib) of units in both; rows only in a; rows only in b."""
-    ids_a = pa.array(a.unit_ids, pa.string())
-    ids_b = pa.array(b.unit_ids, pa.string())
+    if a.unit_keys is not None and b.unit_keys is not None and a.key_space and a.key_space == b.key_space:
+        size = int(max(a.unit_keys.max(initial=0), b.unit_keys.max(initial=0))) + 1
+        where_b = np.full(size, -1, dtype=np.int64)
+        where_b[b.unit_keys] = np.arange(b.n_units)
+        pos = where_b[a.unit_keys]
+        ia = np.flatnonzero(pos >= 0)
+        ib = pos[ia]
+        in_b = np.zeros(b.n_units, dtype=bool)
+        in_b[ib] = True
+        return ia, ib, np.flatnonzero(pos < 0), np.flatnonzero(~in_b)
+    ids_a, ids_b = arrow_ids(a, len(a.path)), arrow_ids(b, len(b.path))
     pos = pc.index_in(ids_a, value_set=ids_b).to_numpy(zero_copy_only=False)
     pos = np.where(np.isnan(pos.astype(float)), -1, pos).astype(np.int64)
     ia = np.flatnonzero(pos >= 0)
@@ -94,6 +109,13 @@ def align_units(a: SourceMatrix, b: SourceMatrix) -> tuple[np.ndarray, np.ndarra
 def align_candidates(a: list[str], b: list[str]) -> list[tuple[int, int]]:
     keys_b = {candidate_key(c): j for j, c in enumerate(b)}
     return [(i, keys_b[candidate_key(c)]) for i, c in enumerate(a) if candidate_key(c) in keys_b]
+
+
+def _columns(votes: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """votes[:, cols], without a copy when cols is every column in order."""
+    if len(cols) == votes.shape[1] and np.array_equal(cols, np.arange(votes.shape[1])):
+        return votes
+    return votes.take(cols, axis=1)
 
 
 @dataclass
@@ -137,37 +159,38 @@ def compare_pair(a: SourceMatrix, b: SourceMatrix, *, top: int = 50, sample: int
     ca = np.array([i for i, _ in pairs], dtype=np.int64)
     cb = np.array([j for _, j in pairs], dtype=np.int64)
     names = [a.candidates[i] for i in ca]
-    va = a.votes[np.ix_(ia, ca)]
-    vb = b.votes[np.ix_(ib, cb)]
-    diff = vb - va
+    va = _columns(a.votes.take(ia, axis=0), ca)
+    vb = _columns(b.votes.take(ib, axis=0), cb)
+    # only the rows that differ are worth arithmetic: everything below works on them
+    rows = np.flatnonzero((va != vb).any(axis=1))
+    da, db = va[rows], vb[rows]
+    diff = db - da
     size = np.abs(diff).sum(axis=1)
-    differ = size > 0
     # winner's margin: the two leading candidates of a on the common units
     if len(names) >= 2:
         lead = np.argsort(-va.sum(axis=0))[:2]
-        margin_a, margin_b = va[:, lead[0]] - va[:, lead[1]], vb[:, lead[0]] - vb[:, lead[1]]
+        margin_a, margin_b = da[:, lead[0]] - da[:, lead[1]], db[:, lead[0]] - db[:, lead[1]]
     else:  # fewer than two candidates in common: no margin to speak of
-        margin_a = margin_b = np.zeros(len(ia), dtype=np.int64)
-    rows = np.flatnonzero(differ)
-    ranked = rows[np.lexsort((a.unit_ids[ia[rows]], -size[rows]))][:top]
+        margin_a = margin_b = np.zeros(len(rows), dtype=np.int64)
+    ids_differ = a.unit_ids[ia[rows]]
     labels = labels or {}
     disagreements = [{
-        "unit": str(a.unit_ids[ia[r]]), "name": labels.get(str(a.unit_ids[ia[r]]), str(a.unit_ids[ia[r]])),
-        "size": int(size[r]), "a": dict(zip(names, map(int, va[r]), strict=True)),
-        "b": dict(zip(names, map(int, vb[r]), strict=True)),
+        "unit": str(ids_differ[r]), "name": labels.get(str(ids_differ[r]), str(ids_differ[r])),
+        "size": int(size[r]), "a": dict(zip(names, map(int, da[r]), strict=True)),
+        "b": dict(zip(names, map(int, db[r]), strict=True)),
         "difference": {n: int(d) for n, d in zip(names, diff[r], strict=True) if d},
         "margin_a": int(margin_a[r]), "margin_b": int(margin_b[r]),
         "margin_difference": int(margin_b[r] - margin_a[r]),
-    } for r in ranked]
+    } for r in np.lexsort((ids_differ, -size))[:top]]
     by_region = []
     if a.levels and len(a.levels) > 1 and len(ia):
         codes, ids = level_codes(a, 1)
-        rc = codes[ia]
         g = len(ids)
-        n_common = np.bincount(rc, minlength=g)
-        n_diff = np.bincount(rc, weights=differ, minlength=g)
+        n_common = np.bincount(codes[ia], minlength=g)
+        rc = codes[ia[rows]]
+        n_diff = np.bincount(rc, minlength=g)
         sz = np.bincount(rc, weights=size, minlength=g)
-        dsum = group_sum(rc, g, diff.astype(float))
+        dsum = group_sum(rc, g, diff)
         for k in np.argsort(ids):
             by_region.append({"id": str(ids[k]), "name": labels.get(str(ids[k]), str(ids[k])),
                               "common_units": int(n_common[k]), "differ": int(n_diff[k]),
@@ -175,13 +198,13 @@ def compare_pair(a: SourceMatrix, b: SourceMatrix, *, top: int = 50, sample: int
                               "difference": {n: int(d) for n, d in zip(names, dsum[k], strict=True)}})
     return PairComparison(
         a=a.source, b=b.source, common=len(ia), only_a=len(only_a), only_b=len(only_b),
-        agree=int((~differ).sum()), differ=int(differ.sum()), candidates=names,
+        agree=len(ia) - len(rows), differ=len(rows), candidates=names,
         totals_a=dict(zip(names, map(int, va.sum(axis=0)), strict=True)),
         totals_b=dict(zip(names, map(int, vb.sum(axis=0)), strict=True)),
         disagreements=disagreements, by_region=by_region,
         only_a_ids=[str(x) for x in a.unit_ids[only_a[:sample]]],
         only_b_ids=[str(x) for x in b.unit_ids[only_b[:sample]]],
-        differ_ids=a.unit_ids[ia[rows]],
+        differ_ids=ids_differ,
     )
 
 

@@ -7,6 +7,7 @@ source loads into a units x candidates matrix without a pivot.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from voteaudit.duck import arrow, one
-from voteaudit.model import InputError, SourceMatrix, StoreError
+from voteaudit.model import InputError, LazyPath, SourceMatrix, StoreError
 from voteaudit.names import candidate_key
 
 if TYPE_CHECKING:
@@ -53,6 +54,17 @@ CREATE TABLE bulletin_results (bulletin_id INTEGER, position INTEGER, candidate 
 """
 
 PER_UNIT = ("registered", "cast", "valid", "null", "blank")
+
+
+def sparse_lists(column: pa.ChunkedArray) -> list[Sequence[str]]:
+    """Arrow list column -> Python lists, converting only the non-empty ones (most records have no flag)."""
+    col = column.combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy()
+    out: list[Sequence[str]] = [()] * len(col)
+    rows = np.flatnonzero(lengths)
+    for i, value in zip(rows.tolist(), col.take(pa.array(rows)).to_pylist(), strict=True):
+        out[i] = value
+    return out
 
 
 def _now() -> datetime:
@@ -255,16 +267,20 @@ class DuckDBStore(Store):
         cand_pos = {cid: j for j, (cid, _) in enumerate(cands)}
         paths = ", ".join(
             f"array_to_string(string_split(n.id, '.')[1:{k + 1}], '.') AS p{k}" for k in range(len(levels) - 1))
+        conflicted = [r[0] for r in self.con.execute("""
+            SELECT n.id FROM records r JOIN nodes n ON n.node_key = r.unit_key WHERE r.source_id = ?
+            GROUP BY n.id HAVING count(*) > 1 ORDER BY n.id""", [sid]).fetchall()]
+        first = "QUALIFY row_number() OVER (PARTITION BY unit_key ORDER BY record_id) = 1" if conflicted else ""
         table = arrow(self.con, f"""
-            WITH r AS (SELECT * FROM records WHERE source_id = ?
-                       QUALIFY row_number() OVER (PARTITION BY unit_key ORDER BY record_id) = 1)
-            SELECT n.id, {paths + ',' if paths else ''} r.registered, r."cast", r.valid, r."null", r.blank,
+            WITH r AS (SELECT * FROM records WHERE source_id = ? {first})
+            SELECT n.id, n.node_key, {paths + ',' if paths else ''} r.registered, r."cast", r.valid, r."null", r.blank,
                    r.votes, r.import_id, r.flags
             FROM r JOIN nodes n ON n.node_key = r.unit_key ORDER BY n.id""", [sid])
         n = table.num_rows
-        unit_ids = table.column("id").to_numpy(zero_copy_only=False)
-        path = [table.column(f"p{k}").to_numpy(zero_copy_only=False) for k in range(len(levels) - 1)]
-        path.append(unit_ids)
+        arrow_path = [table.column(f"p{k}").combine_chunks() for k in range(len(levels) - 1)]
+        arrow_path.append(table.column("id").combine_chunks())
+        unit_ids = arrow_path[-1].to_numpy(zero_copy_only=False)
+        path = LazyPath(arrow_path, unit_ids)
         per = {k: pc.fill_null(table.column(k), -1).to_numpy().astype(np.int64) for k in PER_UNIT}
         votes = np.zeros((n, len(cands)), dtype=np.int64)
         imports = table.column("import_id").to_numpy()
@@ -279,13 +295,11 @@ class DuckDBStore(Store):
             for pos, cid in sel:
                 assign[pos, cand_pos[cid]] = 1
             votes[rows] = flat @ assign
-        conflicted = [r[0] for r in self.con.execute("""
-            SELECT n.id FROM records r JOIN nodes n ON n.node_key = r.unit_key WHERE r.source_id = ?
-            GROUP BY n.id HAVING count(*) > 1 ORDER BY n.id""", [sid]).fetchall()]
         return SourceMatrix(
             source=source, kind=kind, levels=levels, unit_ids=unit_ids, path=path,
-            candidates=[name for _, name in cands], votes=votes, flags=table.column("flags").to_pylist(),
-            conflicted=conflicted, **per)
+            candidates=[name for _, name in cands], votes=votes, flags=sparse_lists(table.column("flags")),
+            conflicted=conflicted, arrow_path=arrow_path, unit_keys=table.column("node_key").to_numpy(),
+            key_space=self.url, **per)
 
     def bulletins(self) -> list[Bulletin]:
         rows = self.con.execute("""
