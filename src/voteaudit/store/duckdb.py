@@ -60,7 +60,8 @@ def sparse_lists(column: pa.ChunkedArray) -> list[Sequence[str]]:
     """Arrow list column -> Python lists, converting only the non-empty ones (most records have no flag)."""
     col = column.combine_chunks()
     lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy()
-    out: list[Sequence[str]] = [()] * len(col)
+    empty: list[str] = []  # one shared empty list: read-only by convention, like the rest of a SourceMatrix
+    out: list[Sequence[str]] = [empty] * len(col)
     rows = np.flatnonzero(lengths)
     for i, value in zip(rows.tolist(), col.take(pa.array(rows)).to_pylist(), strict=True):
         out[i] = value
