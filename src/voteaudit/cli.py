@@ -562,6 +562,9 @@ def demo(
     db: Annotated[str | None, typer.Option("--db", help="Store to build (default: DIR/demo.duckdb, "
                                                         "rebuilt each run).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of the report: en or es.")] = "en",
+    scan: Annotated[int, typer.Option("--scan", help="Also generate N photographed tally sheets of real tables "
+                                                     "(needs the scan extra) and read them back as source `scans`.")]
+    = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole pipeline on the bundled Venezuela 2024 data and write a report.
@@ -572,7 +575,7 @@ def demo(
     from voteaudit.demo import run_demo
 
     with progress(as_json) as step:
-        doc = run_demo(out_dir, db=db, step=step, lang=lang)
+        doc = run_demo(out_dir, db=db, step=step, lang=lang, scan=scan)
     if as_json:
         emit(doc)
     else:

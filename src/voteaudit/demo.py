@@ -20,8 +20,42 @@ def demo_file(name: str) -> Path:
     return Path(str(resources.files("voteaudit") / "demo_data" / name))
 
 
+def generate_sheets(n: int, folder: Path, *, seed: int = 2024) -> list[Path]:
+    """Photographed-looking tally sheets (JPEG, with the ve2024 QR code) of ``n`` real tables from the actas.
+
+    The opposition's CSV gives votes per candidate, not per ballot card: each candidate's votes are put
+    on their first card, so the candidate totals on every sheet equal the published ones.
+    """
+    import csv
+    import gzip
+    import io
+
+    import numpy as np
+
+    from voteaudit.ingest.scan import parse_payload, render_sheet
+    from voteaudit.ingest.scan.ve2024 import _BALLOT
+
+    columns = {"Nicolás Maduro": "NM", "Luis Eduardo Martínez": "LM", "Javier Bertucci": "JABE", "José Brito": "JOBR",
+               "Antonio Ecarri": "AE", "Claudio Fermín": "CF", "Daniel Ceballos": "DC",
+               "Edmundo González Urrutia": "EG", "Enrique Márquez": "EM", "Benjamín Rausseo": "BERA"}
+    rows = list(csv.DictReader(io.StringIO(gzip.decompress(demo_file("actas.csv.gz").read_bytes()).decode())))
+    picks = np.random.default_rng(seed).choice(len(rows), size=min(n, len(rows)), replace=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, k in enumerate(sorted(picks.tolist())):
+        r = rows[k]
+        cards = []
+        for candidate, names in _BALLOT:
+            cards += [int(r[columns[candidate]])] + [0] * (len(names) - 1)
+        payload = f"{r['centre']}.{r['table']}.1.0001!{','.join(map(str, cards))}!{r['null']}!0"
+        path = folder / f"acta_{r['centre']}_{r['table']}.jpg"
+        render_sheet(parse_payload(payload), seed=seed + i).convert("RGB").save(path, quality=85)
+        paths.append(path)
+    return paths
+
+
 def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None] = lambda s: None,
-             lang: str = "en") -> dict[str, Any]:
+             lang: str = "en", scan: int = 0) -> dict[str, Any]:
     """Build a fresh store from the demo data and write report.html + summary.json into ``out_dir``."""
     from voteaudit.ingest.bulletins import read_bulletins
     from voteaudit.report.build import write_report
@@ -37,6 +71,13 @@ def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None
         for name, kind, data, mapping in DEMO_SOURCES:
             step(f"ingesting {name}")
             ingest_file(store, demo_file(data), load_mapping(demo_file(mapping)), source=name, kind=kind)
+        if scan:
+            from voteaudit.ingest.scans import scan_into_store
+
+            step(f"generating {scan} tally-sheet photos of real tables")
+            sheets = generate_sheets(scan, out_dir / "sheets")
+            step(f"scanning {len(sheets)} sheets")
+            scan_into_store(store, sheets, source="scans", kind="observer", workers=2)
         step("recording the CNE bulletins")
         bulletins, universe = read_bulletins(demo_file("bulletins.json"))
         store.write_bulletins(bulletins, universe)
