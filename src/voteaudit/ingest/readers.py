@@ -163,7 +163,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, tsv: bool = False,
     columns = {f"c{i}": "VARCHAR" for i in range(len(header))}
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv(?, auto_detect=false, delim=?,"
+            "CREATE OR REPLACE TEMP TABLE raw_csv AS SELECT * FROM read_csv(?, auto_detect=false, delim=?,"
             " quote='\"', escape='\"', header=true, columns=?, strict_mode=true, null_padding=false)",
             [str(source), delim, columns],
         )
@@ -172,9 +172,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, tsv: bool = False,
     finally:
         if source != path:
             source.unlink(missing_ok=True)
-    con.execute("ALTER TABLE raw ADD COLUMN __row BIGINT")
-    con.execute("UPDATE raw SET __row = rowid + 2")
-    rows = one(con, "SELECT count(*) FROM raw")[0]
+    # the table keeps file order, so a row's number is its rowid + 2 (row 1 is the header)
+    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT *, rowid + 2 AS __row FROM raw_csv")
+    rows = one(con, "SELECT count(*) FROM raw_csv")[0]
     return RawTable(header, rows, "tsv" if tsv else "csv", enc or "utf-8")
 
 

@@ -265,7 +265,8 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         # identical copies of a table within the file are stored once (differing ones are all kept)
         recs += (' QUALIFY row_number() OVER (PARTITION BY unit_id, registered, "cast", valid, "null", blank, '
                  'votes ORDER BY "row") = 1')
-    records = arrow(con, recs + ' ORDER BY "row"')
+    # st is in file order and DuckDB preserves insertion order: only the deduplicated form needs sorting
+    records = arrow(con, recs + (' ORDER BY "row"' if repeated_units else ""))
     records = records.append_column("seq", pa.array(np.arange(records.num_rows, dtype=np.int64)))
     # ancestors: few, grouped; leaves: one per distinct unit
     node_sql = " UNION ALL ".join(
@@ -276,7 +277,7 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
               f" AS parent, coalesce(label{n_levels - 1}, {leaf}) AS label FROM st")
     if repeated_units:
         leaves += f" QUALIFY row_number() OVER (PARTITION BY {leaf} ORDER BY __row) = 1"
-    nodes = arrow(con, f"SELECT * FROM ({node_sql + ' UNION ALL ' if node_sql else ''}{leaves}) ORDER BY depth, id")
+    nodes = arrow(con, f"{node_sql + ' UNION ALL ' if node_sql else ''}{leaves}")
     nodes = nodes.append_column("seq", pa.array(np.arange(nodes.num_rows, dtype=np.int64)))
     return Batch(file=origin, sha256=sha256, format=raw.format, rows=raw.rows, levels=levels,
                  selections=selections, records=records, nodes=nodes, duplicates=total - records.num_rows)
