@@ -1,10 +1,14 @@
 """Load benchmark of ``voteaudit serve`` on loopback (PostgreSQL store, the Venezuela demo data).
 
 200 concurrent submitters x 25 JSON submissions (every table entered twice by two users, so double
-entry accepts and stores tables while the load runs), public reads from raw keep-alive sockets at
-the same time, and one server worker process killed with SIGKILL mid-upload. Then checks: every
-acknowledged submission stored exactly once, none lost, none duplicated, every accepted table a
-record exactly once. Prints one JSON document.
+entry accepts and stores tables while the load runs), public reads at the same time, and one server
+worker process killed with SIGKILL mid-upload. Then checks: every acknowledged submission stored
+exactly once, none lost, none duplicated, every accepted table a record exactly once. Prints one
+JSON document, with the load average at each phase (the machine may be shared).
+
+Reads come from ``wrk`` (C, one thread: the load generator costs little CPU; ``apt-get install wrk``)
+or, without it, from raw keep-alive asyncio sockets; submissions from raw keep-alive asyncio sockets
+(no HTTP client library: 200 of them would compete with the server for the CPU).
 
     python bench/bench_server.py [--pg postgresql://postgres@127.0.0.1:5432/test] [--submitters 200]
 """
@@ -16,9 +20,11 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -78,21 +84,106 @@ def children(pid: int) -> list[int]:
     return out
 
 
-async def submitter(base: str, token: str, docs: list[dict], acked: list, stats: dict) -> None:
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
-        for doc in docs:
-            for attempt in range(20):
-                try:
-                    r = await c.post("/api/submissions", json=doc)
-                except httpx.HTTPError:
-                    stats["retries"] += 1      # connection lost (e.g. the worker was killed): send again
-                    await asyncio.sleep(0.2 * (attempt + 1))
-                    continue
-                if r.status_code in (200, 201):
-                    acked.append((token, r.json()["id"], r.status_code))
-                    break
-                stats[f"http_{r.status_code}"] = stats.get(f"http_{r.status_code}", 0) + 1
-                await asyncio.sleep(0.2)
+async def read_response(rd: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, keep-alive) of one HTTP/1.1 response."""
+    head = await rd.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines[1:] if line)}
+    if fields.get(b"transfer-encoding", b"").lower() == b"chunked":
+        parts = []
+        while size := int((await rd.readuntil(b"\r\n")).strip(), 16):
+            parts.append((await rd.readexactly(size + 2))[:-2])
+        await rd.readuntil(b"\r\n")
+        body = b"".join(parts)
+    else:
+        body = await rd.readexactly(int(fields.get(b"content-length", b"0")))
+    return status, body, fields.get(b"connection", b"").lower() != b"close"
+
+
+async def submitter(port: int, token: str, docs: list[dict], acked: list, stats: dict) -> None:
+    """One observer on one keep-alive connection, sending pre-encoded requests (reconnects and resends)."""
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    for doc in docs:
+        body = json.dumps(doc, ensure_ascii=False).encode()
+        request = (f"POST /api/submissions HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        for attempt in range(40):
+            try:
+                if conn is None:
+                    conn = await asyncio.open_connection("127.0.0.1", port)
+                conn[1].write(request)
+                status, payload, keep = await read_response(conn[0])
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError):
+                stats["retries"] += 1      # connection lost (e.g. the worker was killed): send again
+                if conn is not None:
+                    conn[1].close()
+                conn = None
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            if not keep:
+                conn[1].close()
+                conn = None
+            if status in (200, 201):
+                acked.append((token, json.loads(payload)["id"], status))
+                break
+            stats[f"http_{status}"] = stats.get(f"http_{status}", 0) + 1
+            await asyncio.sleep(0.2)
+    if conn is not None:
+        conn[1].close()
+
+
+WRK_SCRIPT = """
+local paths = {%s}
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("seed", counter) end
+function init(args) math.randomseed(seed * 7919 + os.time()) end
+function request() return wrk.format("GET", paths[math.random(#paths)]) end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p90_us": %%d, '
+    .. '"p99_us": %%d, "max_us": %%d, "connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+class Wrk:
+    """``wrk`` reading random paths until stopped (SIGINT: wrk then prints its figures)."""
+
+    def __init__(self, port: int, paths: list[str], connections: int, script_dir: str) -> None:
+        self.port, self.connections = port, connections
+        self.script = Path(script_dir) / "paths.lua"
+        self.script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, seconds: int = 3600) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            "wrk", "-t1", f"-c{self.connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(self.script),
+            f"http://127.0.0.1:{self.port}", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self.started = time.perf_counter()
+
+    async def stop(self, interrupt: bool = True) -> dict:
+        """Figures of the run (interrupt: end it now; else wait for its duration)."""
+        assert self.proc is not None
+        if interrupt and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGINT)
+        out, err = await self.proc.communicate()
+        seconds = time.perf_counter() - self.started
+        line = next((x for x in out.decode().splitlines() if x.startswith("WRKJSON ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no figures: {out.decode()[-500:]} {err.decode()[-500:]}")
+        doc = json.loads(line[len("WRKJSON "):])
+        errors = {k: doc[k] for k in ("connect", "read", "write", "status", "timeout") if doc[k]}
+        return {"requests": doc["requests"], "req_per_s": round(doc["requests"] / (doc["duration_us"] / 1e6), 1),
+                "p50_ms": round(doc["p50_us"] / 1000, 2), "p90_ms": round(doc["p90_us"] / 1000, 2),
+                "p99_ms": round(doc["p99_us"] / 1000, 2), "max_ms": round(doc["max_us"] / 1000, 2),
+                "seconds": round(seconds, 1), "errors": errors, "load": load()}
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 async def reader(port: int, paths: list[str], stop: asyncio.Event, lat: list[float], errors: list[str]) -> None:
@@ -119,7 +210,7 @@ async def reader(port: int, paths: list[str], stop: asyncio.Event, lat: list[flo
             await asyncio.sleep(0.05)
 
 
-async def run_load(args: argparse.Namespace, base: str, port: int, tokens: list[str], units: list[str],
+async def run_load(args: argparse.Namespace, port: int, tokens: list[str], units: list[str],
                    server: subprocess.Popen) -> dict:
     rng = random.Random(1)
     per = args.submissions
@@ -141,22 +232,40 @@ async def run_load(args: argparse.Namespace, base: str, port: int, tokens: list[
     stats = {"retries": 0}
     lat: list[float] = []
     errors: list[str] = []
-    stop = asyncio.Event()
-    # warm-up (every path cached in each worker), reads alone (baseline), then reads under upload load
-    for _phase in ("warm-up", "alone"):
+    use_wrk = shutil.which("wrk") is not None and not args.no_wrk
+    tmp = tempfile.mkdtemp(prefix="bench_wrk_")
+    load_before = load()
+
+    async def python_reads(seconds: float | None, stop: asyncio.Event | None = None) -> tuple[list[float], float]:
         lat.clear()
-        stop = asyncio.Event()
+        stop = stop or asyncio.Event()
         readers = [asyncio.create_task(reader(port, read_paths, stop, lat, errors)) for _ in range(args.readers)]
-        await asyncio.sleep(6)
-        stop.set()
+        t = time.perf_counter()
+        if seconds is not None:
+            await asyncio.sleep(seconds)
+            stop.set()
         await asyncio.gather(*readers)
-    alone = (list(lat), 6.0)
+        return list(lat), time.perf_counter() - t
+
+    # warm-up (every path cached in each worker), reads alone (baseline), then reads under upload load
+    if use_wrk:
+        for seconds in (4, args.alone):
+            w = Wrk(port, read_paths, args.readers, tmp)
+            await w.start(seconds)
+            alone = await w.stop(interrupt=False)
+    else:
+        await python_reads(4)
+        alone = figures(*await python_reads(args.alone))
     errors.clear()
-    lat.clear()
-    stop = asyncio.Event()
-    readers = [asyncio.create_task(reader(port, read_paths, stop, lat, errors)) for _ in range(args.readers)]
+    load_upload_start = load()
     t0 = time.perf_counter()
-    subs = [asyncio.create_task(submitter(base, t, d, acked, stats)) for t, d in zip(tokens, docs_of, strict=True)]
+    if use_wrk:
+        w = Wrk(port, read_paths, args.readers, tmp)
+        await w.start()
+    else:
+        stop = asyncio.Event()
+        during_task = asyncio.create_task(python_reads(None, stop))
+    subs = [asyncio.create_task(submitter(port, t, d, acked, stats)) for t, d in zip(tokens, docs_of, strict=True)]
     killed = None
     while len(acked) < len(tokens) * per * 0.4:
         await asyncio.sleep(0.05)
@@ -168,21 +277,29 @@ async def run_load(args: argparse.Namespace, base: str, port: int, tokens: list[
         killed_at = len(acked)
     await asyncio.gather(*subs)
     upload_seconds = time.perf_counter() - t0
-    stop.set()
-    await asyncio.gather(*readers)
-    read_seconds = time.perf_counter() - t0
-
-    def figures(values: list[float], seconds: float) -> dict:
-        a = np.array(values) * 1000
-        return {"requests": len(a), "req_per_s": round(len(a) / seconds, 1),
-                "p50_ms": round(float(np.percentile(a, 50)), 2), "p99_ms": round(float(np.percentile(a, 99)), 2)}
-
+    load_upload_end = load()
+    if use_wrk:
+        during = await w.stop()
+    else:
+        stop.set()
+        during = figures(*await during_task)
+    shutil.rmtree(tmp, ignore_errors=True)
     return {"acked": acked, "stats": stats, "killed_worker": killed, "killed_after_acks": killed_at if killed else None,
             "upload_seconds": round(upload_seconds, 2),
             "submissions_per_s": round(len(acked) / upload_seconds, 1),
-            "reads_alone": figures(*alone), "reads_during_uploads": figures(lat, read_seconds),
-            "read_errors": len(errors), "read_error_kinds": sorted(set(errors))[:5],
+            "read_client": "wrk -t1" if use_wrk else "python sockets", "read_connections": args.readers,
+            "reads_alone": alone, "reads_during_uploads": during,
+            "python_read_errors": len(errors), "python_read_error_kinds": sorted(set(errors))[:5],
+            "load_before": load_before, "load_upload_start": load_upload_start, "load_upload_end": load_upload_end,
             "expected": len(tokens) * per, "units": n_units}
+
+
+def figures(values: list[float], seconds: float) -> dict:
+    a = np.array(values) * 1000
+    return {"requests": len(a), "req_per_s": round(len(a) / seconds, 1),
+            "p50_ms": round(float(np.percentile(a, 50)), 2), "p90_ms": round(float(np.percentile(a, 90)), 2),
+            "p99_ms": round(float(np.percentile(a, 99)), 2), "max_ms": round(float(a.max()), 2),
+            "seconds": round(seconds, 1), "load": load()}
 
 
 def verify(url: str, report: dict, timeout: float = 120) -> dict:
@@ -219,6 +336,8 @@ def main() -> None:
     ap.add_argument("--submissions", type=int, default=25)
     ap.add_argument("--readers", type=int, default=16, help="concurrent keep-alive read connections")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--alone", type=int, default=10, help="seconds of reads alone")
+    ap.add_argument("--no-wrk", action="store_true", help="read with Python sockets even if wrk is installed")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--keep", action="store_true", help="keep the bench schema")
     args = ap.parse_args()
@@ -227,7 +346,7 @@ def main() -> None:
     setup = time.perf_counter() - t
     server = start_server(url, args.port, args.workers)
     try:
-        report = asyncio.run(run_load(args, f"http://127.0.0.1:{args.port}", args.port, tokens, units, server))
+        report = asyncio.run(run_load(args, args.port, tokens, units, server))
         check = verify(url, report)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

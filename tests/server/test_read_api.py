@@ -99,3 +99,33 @@ def test_duckdb_is_read_only(tmp_path: Path) -> None:
         assert c.get(f"/api/units/{UNIT}").json()["records"][0]["source"] == "authority"
         r = c.post("/api/submissions", json={"unit": UNIT, "results": {"a": 1}}, headers={"Authorization": "Bearer x"})
         assert r.status_code == 503
+
+
+def test_update_invalidates_only_touched_units(pg_url: str, tmp_path: Path, client: TestClient) -> None:
+    """New records of one table refresh that table, its ancestors and the totals; other tables stay cached."""
+    import time
+
+    other = "2.3.1.20301001.1"
+    kept = client.get(f"/api/units/{UNIT}")
+    page = client.get("/api/units")
+    before = client.get(f"/api/units/{other}").json()
+    assert before["sources"] == ["authority"]
+    path = election_csv(tmp_path / "party.csv")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[-1]]) + "\n")     # the party has only the Anzoátegui table
+    with open_store(pg_url) as s:
+        ingest_file(s, path, MAPPING, source="party", kind="independent")
+    deadline = time.time() + 10
+    while client.get(f"/api/units/{other}").json()["sources"] == ["authority"] and time.time() < deadline:
+        time.sleep(0.1)
+    assert client.get(f"/api/units/{other}").json()["sources"] == ["authority", "party"]
+    reader = client.app.state.reader
+    assert reader.changes_since(reader.version - 1) is not None       # an incremental update, with tags
+    # untouched: same cached response (same ETag), and the unit list is unchanged
+    assert client.get(f"/api/units/{UNIT}", headers={"If-None-Match": kept.headers["etag"]}).status_code == 304
+    assert client.get("/api/units", headers={"If-None-Match": page.headers["etag"]}).status_code == 304
+    res = client.get("/api/results").json()
+    assert res["national"]["party"]["units"] == 1 and [i["id"] for i in res["items"]] == ["1", "2"]
+    assert "party" in client.get("/api/results/2").json()["sources"]
+    assert "party" not in client.get("/api/results/1").json()["sources"]
+    assert client.get("/api/levels").json()["sources"]["party"]["units"] == 1

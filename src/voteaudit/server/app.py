@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +24,7 @@ log = logging.getLogger("voteaudit.server")
 
 
 class Refresher(threading.Thread):
-    """Rebuilds the read model when the store changes (every ``interval`` seconds at most)."""
+    """Updates the read model when the store changes (every ``interval`` seconds at most)."""
 
     def __init__(self, reader: Reader, interval: float) -> None:
         super().__init__(name="voteaudit-refresh", daemon=True)
@@ -34,6 +36,27 @@ class Refresher(threading.Thread):
                 self.reader.refresh_if_changed()
             except Exception:  # noqa: BLE001 - the old model keeps serving
                 log.exception("read model refresh failed")
+
+
+class SubmitGate:
+    """ASGI middleware: at most ``limit`` submission requests of this process in progress at once.
+
+    The others wait (cheaply, holding only their connection), so a burst of uploads keeps a bounded
+    share of the event loop, the thread pool and the store's connections, and public reads stay fast.
+    """
+
+    def __init__(self, app: Any, *, limit: int) -> None:
+        self.app, self.limit = app, limit
+        self.gate: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith("/api/submissions"):
+            await self.app(scope, receive, send)
+            return
+        if self.gate is None:
+            self.gate = asyncio.Semaphore(self.limit)
+        async with self.gate:
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,11 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.rate, settings.burst)
     app.state.reader = None
 
-    def version() -> int | None:
-        reader = app.state.reader
-        return reader._model.version if reader is not None and reader._model is not None else None
-
-    app.add_middleware(PublicCache, version=version, max_age=settings.cache_seconds)
+    app.add_middleware(SubmitGate, limit=max(1, settings.submit_concurrency))
+    app.add_middleware(PublicCache, reader=lambda: app.state.reader, max_age=settings.cache_seconds)
     app.include_router(api.router)
     app.include_router(submit_api.router)
     app.include_router(pages.router)

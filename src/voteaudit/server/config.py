@@ -22,6 +22,8 @@ class Settings:
     refresh: float = 5.0                 # seconds between read-model rebuilds while the store changes
     cache_seconds: int = 5               # Cache-Control max-age of public responses
     worker: bool = True                  # run the background worker (decode images, store accepted)
+    submit_concurrency: int = 4          # submissions handled at once per process (the rest wait their turn,
+                                         # so that uploads never crowd out public reads)
 
     @property
     def writable(self) -> bool:

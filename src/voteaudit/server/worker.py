@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +91,9 @@ def run_once(store: PostgresStore, source: str) -> int:
 class Worker(threading.Thread):
     """A daemon thread running :func:`run_once` whenever woken (and every ``interval`` seconds)."""
 
-    def __init__(self, url: str, source: str, interval: float = 1.0) -> None:
+    def __init__(self, url: str, source: str, interval: float = 1.0, settle: float = 0.5) -> None:
         super().__init__(name="voteaudit-worker", daemon=True)
-        self.url, self.source, self.interval = url, source, interval
+        self.url, self.source, self.interval, self.settle = url, source, interval, settle
         self.event = threading.Event()
         self.stopping = False
 
@@ -115,7 +116,9 @@ class Worker(threading.Thread):
                 if store is not None:
                     store.close()
                 store = None
-            self.event.wait(self.interval)
+            if self.event.wait(self.interval) and not self.stopping:
+                # woken by a submission: let more arrive, so that one import stores many tables
+                time.sleep(self.settle)
             self.event.clear()
         if store is not None:
             store.close()
