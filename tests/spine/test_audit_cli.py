@@ -43,6 +43,9 @@ def test_audit_confirms_correct_result(cli, tmp_path):
     assert rec.doc["verdict"] == "confirmed" and rec.doc["risk"] <= 0.10
     status = cli("audit", "status", "--source", "auth", json_out=True).doc
     assert status["verdict"] == "confirmed" and status["draws"] == size
+    assert cli("report", "--out", tmp_path / "rep").exit_code == 0
+    html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    assert "Risk-limiting audit" in html and "the reported outcome is confirmed" in html and "3141592653" in html
 
 
 def test_audit_with_overstated_winner_does_not_confirm(cli, tmp_path):

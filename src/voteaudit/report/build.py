@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from voteaudit.names import candidate_key
 from voteaudit.report import charts
@@ -96,7 +97,6 @@ def _analyses(store: Store, doc: dict[str, Any], env: Environment, t: Callable[.
               step: Callable[[str], None], n_boot: int) -> list[dict[str, Any]]:
     """Estimate and forensics for ``source``: added to ``doc`` and returned as report sections."""
     import numpy as np
-    from markupsafe import Markup
 
     from voteaudit.evidence import evidence
     from voteaudit.forensics import run_battery
@@ -141,6 +141,21 @@ def _analyses(store: Store, doc: dict[str, Any], env: Environment, t: Callable[.
     return sections
 
 
+def _audits(store: Store, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Status of every audit in progress (``voteaudit audit sample`` has drawn a sample)."""
+    from voteaudit.audit_cli import status_cmd
+    from voteaudit.model import VoteauditError
+
+    out = []
+    for s in doc["sources"]:
+        if (store.state(f"audit:{s['name']}") or {}).get("draws"):
+            try:
+                out.append(status_cmd(store, s["name"], None))
+            except VoteauditError:
+                continue
+    return out
+
+
 def _formatters(lang: str) -> dict[str, Callable[..., str]]:
     """Number formats: 7,156,462 and 67.13% in English; 7.156.462 and 67,13% in Spanish."""
     def local(text: str) -> str:
@@ -177,6 +192,11 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
     env.filters.update(fmt)
     sections = list(sections or [])
+    audits = _audits(store, doc)
+    if audits:
+        doc["audits"] = audits
+        sections.append({"id": "audit", "title": t("au_title"),
+                         "html": Markup(env.get_template("_audit.html").render(audits=audits, t=t))})
     if analyse and doc["sources"]:
         sections = _analyses(store, doc, env, t, source or max(doc["sources"], key=lambda s: s["units"])["name"],
                              step, n_boot) + sections

@@ -80,6 +80,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "fx_digits": "Second digits of {candidate}'s counts (bars) against Benford's law (dots)",
         "fx_digits_note": "Honest counts need not follow Benford's law exactly; the test's p-value is calibrated on "
                           "simulated honest counting.",
+        "au_title": "Risk-limiting audit", "au_source": "Audit of “{source}” ({method})",
+        "au_line": "After {draws} draws ({tables} tally sheets hand-counted) the measured risk is {risk} against a "
+                   "risk limit of {limit}: {verdict}.",
+        "au_confirmed": "the reported outcome is confirmed", "au_escalate": "draw more sheets (escalate)",
+        "au_full_hand_count": "count every sheet by hand", "au_pending": "hand counts still pending",
+        "au_overturned": "the hand count overturns the reported outcome",
+        "au_seed": "Sample drawn from the public seed “{seed}” with SHA-256; anyone can re-derive it "
+                   "(voteaudit audit sample).",
+        "au_reported": "Reported", "au_audited": "Audited",
     },
     "es": {
         "generated": "Generado por voteaudit a partir de las fuentes listadas abajo. Cada cifra puede recalcularse "
@@ -145,6 +154,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "fx_turnout": "Participación por mesa con resolución de 0,1 puntos",
         "fx_share": "Porcentaje de {candidate} por mesa con resolución de 0,1 puntos",
         "fx_digits": "Segundos dígitos de los votos de {candidate} (barras) frente a la ley de Benford (puntos)",
+        "au_title": "Auditoría de riesgo limitado", "au_source": "Auditoría de “{source}” ({method})",
+        "au_line": "Tras {draws} extracciones ({tables} actas contadas a mano) el riesgo medido es {risk} frente a un "
+                   "límite de {limit}: {verdict}.",
+        "au_confirmed": "el resultado reportado queda confirmado", "au_escalate": "hay que extraer más actas",
+        "au_full_hand_count": "hay que contar todas las actas a mano", "au_pending": "faltan conteos manuales",
+        "au_overturned": "el conteo manual cambia el resultado reportado",
+        "au_reported": "Reportado", "au_audited": "Auditado",
     },
 }
 
