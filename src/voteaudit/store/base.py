@@ -7,6 +7,7 @@ and the provenance of each, and the announced bulletins. Analyses never see SQL:
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,26 @@ class Bulletin:
     @property
     def totals(self) -> dict[str, int]:
         return {r.candidate: r.votes for r in self.results}
+
+
+def record_dict(source: str, kind: str, unit: str, record_id: int, counts: tuple, votes: list[int],
+                flags: list[str], selections: list[tuple[str, str]], provenance: dict[str, Any],
+                origin: str | None = None) -> dict[str, Any]:
+    """One stored record as every backend returns it: votes per candidate and per selection, provenance.
+
+    ``counts`` = (registered, cast, valid, null, blank); ``selections`` = (selection, candidate) in the
+    order of ``votes``; ``origin`` = the JSON provenance of a scanned image, when there is one.
+    """
+    by_cand: dict[str, int] = {}
+    for (_, cand), v in zip(selections, votes, strict=True):
+        by_cand[cand] = by_cand.get(cand, 0) + int(v)
+    registered, cast, valid, null, blank = counts
+    if origin:
+        provenance = {**provenance, "image": json.loads(origin)}
+    return {"source": source, "kind": kind, "unit": unit, "record_id": record_id, "registered": registered,
+            "cast": cast, "valid": valid, "null": null, "blank": blank, "votes": by_cand,
+            "selections": {sel: int(v) for (sel, _), v in zip(selections, votes, strict=True)},
+            "flags": list(flags or []), "provenance": provenance}
 
 
 class Store(ABC):

@@ -31,6 +31,7 @@ from voteaudit.store.base import (
     ImportResult,
     SourceInfo,
     Store,
+    record_dict,
 )
 
 SCHEMA = """
@@ -343,17 +344,9 @@ class DuckDBStore(Store):
              at, seen) in rows:
             sels = self.con.execute("SELECT s.selection, c.name FROM import_selections s JOIN candidates c "
                                     "USING (candidate_id) WHERE import_id = ? ORDER BY position", [iid]).fetchall()
-            by_cand: dict[str, int] = {}
-            for (_, cand), v in zip(sels, votes, strict=True):
-                by_cand[cand] = by_cand.get(cand, 0) + int(v)
-            out.append({
-                "source": src, "kind": kind, "unit": uid, "record_id": rid,
-                "registered": reg, "cast": cast, "valid": valid, "null": null, "blank": blank,
-                "votes": by_cand, "selections": {s: int(v) for (s, _), v in zip(sels, votes, strict=True)},
-                "flags": list(flags),
-                "provenance": {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
-                               "also_seen": seen or [], **({"image": json.loads(origin)} if origin else {})},
-            })
+            out.append(record_dict(src, kind, uid, rid, (reg, cast, valid, null, blank), votes, flags, sels,
+                                   {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
+                                    "also_seen": seen or []}, origin))
         return out
 
     def conflicts(self, source: str) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from voteaudit.store.base import (
     ImportResult,
     SourceInfo,
     Store,
+    record_dict,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE nodes (node_key BIGINT PRIMARY KEY, id TEXT UNIQUE, depth INTEGER, parent TEXT, label TEXT);
     CREATE TABLE records (record_id BIGINT PRIMARY KEY, source_id INTEGER, import_id INTEGER, "row" BIGINT,
         unit_key BIGINT, registered BIGINT, "cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT,
-        votes BIGINT[], flags TEXT[]);
+        votes BIGINT[], flags TEXT[], origin TEXT);
     CREATE INDEX records_source_unit ON records (source_id, unit_key);
     CREATE INDEX records_unit ON records (unit_key);
     CREATE TABLE sightings (record_id BIGINT, import_id INTEGER, "row" BIGINT);
@@ -213,9 +214,10 @@ class PostgresStore(Store):
                      "WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = b.id)", [self._next("nodes", "node_key")])
         conn.execute('CREATE TEMP TABLE batch_records ("row" BIGINT, unit_id TEXT, registered BIGINT, '
                      '"cast" BIGINT, valid BIGINT, "null" BIGINT, blank BIGINT, votes BIGINT[], flags TEXT[], '
-                     "seq BIGINT) ON COMMIT DROP")
-        cols = ["row", "unit_id", *PER_UNIT, "votes", "flags", "seq"]
+                     "seq BIGINT, origin TEXT) ON COMMIT DROP")
         recs = batch.records
+        cols = ["row", "unit_id", *PER_UNIT, "votes", "flags", "seq"] + (["origin"] if "origin" in
+                                                                         recs.column_names else [])
         self._copy("batch_records", cols,
                    list(zip(*(recs.column(c).to_pylist() for c in cols), strict=True)))
         # Identical copy = same unit, counts and votes, from an import with the same selections.
@@ -233,7 +235,7 @@ class PostgresStore(Store):
             FROM batch_records b JOIN nodes n ON n.id = b.unit_id""", [same, source_id])
         conn.execute("""
             INSERT INTO records SELECT %s + seq, %s, %s, "row", unit_key, registered, "cast", valid, "null", blank,
-                votes, flags
+                votes, flags, origin
             FROM incoming WHERE existing IS NULL""", [self._next("records", "record_id"), source_id, import_id])
         conn.execute('INSERT INTO sightings SELECT existing, %s, "row" FROM incoming WHERE existing IS NOT NULL',
                      [import_id])
@@ -370,7 +372,7 @@ class PostgresStore(Store):
     def _records_where(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
         rows = self._all(f"""
             SELECT s.name, s.kind, n.id, r.record_id, r.registered, r."cast", r.valid, r."null", r.blank,
-                   r.votes, r.flags, i.file_name, i.sha256, r."row", i.import_id, i.imported_at::TEXT,
+                   r.votes, r.flags, r.origin, i.file_name, i.sha256, r."row", i.import_id, i.imported_at::TEXT,
                    (SELECT json_agg(json_build_object('file', i2.file_name, 'row', g."row")) FROM sightings g
                     JOIN imports i2 ON i2.import_id = g.import_id WHERE g.record_id = r.record_id),
                    (SELECT array_agg(ARRAY[ss.selection, c.name] ORDER BY ss.position) FROM import_selections ss
@@ -378,21 +380,11 @@ class PostgresStore(Store):
             FROM records r JOIN sources s USING (source_id) JOIN nodes n ON n.node_key = r.unit_key
             JOIN imports i ON i.import_id = r.import_id
             WHERE {where} ORDER BY s.source_id, r.record_id""", params)
-        out = []
-        for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, fname, fsha, row, _iid,
-             at, seen, sels) in rows:
-            by_cand: dict[str, int] = {}
-            for (_, cand), v in zip(sels, votes, strict=True):
-                by_cand[cand] = by_cand.get(cand, 0) + int(v)
-            out.append({
-                "source": src, "kind": kind, "unit": uid, "record_id": rid,
-                "registered": reg, "cast": cast, "valid": valid, "null": null, "blank": blank,
-                "votes": by_cand, "selections": {s: int(v) for (s, _), v in zip(sels, votes, strict=True)},
-                "flags": list(flags),
-                "provenance": {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
-                               "also_seen": seen or []},
-            })
-        return out
+        return [record_dict(src, kind, uid, rid, (reg, cast, valid, null, blank), votes, flags,
+                            [tuple(x) for x in sels], {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
+                                                       "also_seen": seen or []}, origin)
+                for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, origin, fname, fsha, row, _iid,
+                     at, seen, sels) in rows]
 
     def conflicts(self, source: str) -> list[dict[str, Any]]:
         sid = self._source_id(source)
