@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voteaudit.ingest import sha256_file
 from voteaudit.publish import lookup, merkle
 from voteaudit.publish.manifest import FORMAT
 from voteaudit.publish.records import SourceHead, canonical_bytes
@@ -53,14 +54,6 @@ class VerifyResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def _sha_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _load_manifest(site: Path, res: VerifyResult, expect: str | None) -> dict[str, Any] | None:
@@ -123,7 +116,7 @@ def _check_files(site: Path, doc: dict[str, Any], res: VerifyResult) -> None:
             res.removed.append(rel)
             continue
         res.files_checked += 1
-        if not isinstance(meta, dict) or _sha_file(path) != meta.get("sha256"):
+        if not isinstance(meta, dict) or sha256_file(path) != meta.get("sha256"):
             res.changed.append(rel)
     res.added += sorted(found - set(listed) - set(OWN))
 
