@@ -29,6 +29,9 @@ def publish_command(
     election_date: Annotated[str | None, typer.Option(
         "--election-date", help="YYYY-MM-DD, for the NIST CDF export (default: today).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Leave out report.html and summary.json.")] = False,
+    nist: Annotated[bool | None, typer.Option(
+        "--nist/--no-nist", help="Export every source as NIST SP 1500-100 CDF JSON (default: sources of at most "
+                                 "2,000,000 tables; ~10 s and ~70 MB gzipped per million tables).")] = None,
 ) -> None:
     """Publish a static, tamper-evident site of every tally record, for any web server, CDN or disk.
 
@@ -37,6 +40,9 @@ def publish_command(
     data (CSV, Parquet, NIST SP 1500-100 CDF JSON), `verify.html`, and `manifest.json` with the
     sha256 of every file and record and the Merkle root (RFC 9162). Announce the root (or the sha256
     in `manifest.sha256`) where it cannot be silently edited; anyone can then run `voteaudit verify DIR`.
+
+    Above 250,000 records the report leaves out estimation and forensics (run `voteaudit estimate` and
+    `voteaudit forensics` for those); sources above 2,000,000 tables get the NIST export only with --nist.
 
     Example: `voteaudit publish --out site --title "General election 2024" --sheets actas.csv
     --sheets-unit state --sheets-unit centre --sheets-unit table --sheets-url sheet_url`
@@ -49,12 +55,15 @@ def publish_command(
                                 source=sheets_source)
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         doc = publish(store, out_dir, step=step, title=title, shard_size=shard_size, sheets=links,
-                      report=not no_report, election_date=election_date)
+                      report=not no_report, election_date=election_date, nist=nist)
     if as_json:
         emit(doc)
         return
     out.print(f"Published {doc['records']:,} records in {doc['files']:,} files ({doc['bytes'] / 1e6:,.1f} MB) "
               f"to {out_dir}.")
+    if doc["nist_skipped"]:
+        out.print(f"No NIST CDF export of {', '.join(doc['nist_skipped'])} (large; ask for it with --nist).",
+                  markup=False)
     out.print(f"Merkle root: {doc['root']}")
     out.print(f"sha256 of manifest.json: {doc['manifest_sha256']}")
     out.print("Announce the root where it cannot be silently edited; check a copy with `voteaudit verify DIR`.")

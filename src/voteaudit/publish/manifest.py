@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from voteaudit.publish.records import RecordSet
+import pyarrow as pa
+
+from voteaudit.publish.records import RecordSet, join, json_strings, text_bytes
 from voteaudit.publish.writer import SiteWriter, compact
 
 FORMAT = "voteaudit-publication/1"
@@ -30,18 +32,22 @@ TREE = {
 }
 
 
-def write_manifest(w: SiteWriter, doc: dict[str, Any], recs: RecordSet, rec_hex: list[str]) -> str:
-    """Write manifest.json and manifest.sha256; return the manifest's sha256."""
-    records = [[recs.sources[r[0]].name, r[1], r[2], h] for r, h in zip(recs.rows, rec_hex, strict=True)]
+def write_manifest(w: SiteWriter, doc: dict[str, Any], recs: RecordSet, rec_hex: pa.Array) -> str:
+    """Write manifest.json and manifest.sha256; return the manifest's sha256.
+
+    The ``records`` list (one entry per record) is joined column-wise and spliced into the document."""
+    names = json_strings(pa.array([s.name for s in recs.sources], pa.string())).take(recs.table.column("src"))
+    records = join("[", names, ",", recs.column("unit_json"), ",", recs.column("copy").cast(pa.string()), ',"',
+                   rec_hex.cast(pa.large_string()), '"],').cast(pa.large_string())
+    listed = text_bytes(records)[:-1]
     manifest = {
         "format": FORMAT, "generated_at": doc["generated_at"], "generator": doc["generator"], "title": doc["title"],
         "hash": "sha256",
         "merkle": {"root": doc["root"], "tree_size": doc["tree_size"], "shard_size": doc["shard_size"],
                    "shards": doc["shards"], **TREE},
         "files": dict(sorted(w.files.items())),
-        "records": records,
     }
-    data = (compact(manifest) + "\n").encode("utf-8")
+    data = b"".join([compact(manifest)[:-1].encode("utf-8"), b',"records":[', listed, b"]}\n"])
     (w.root / "manifest.json").write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     (w.root / "manifest.sha256").write_bytes(f"{digest}  manifest.json\n".encode())

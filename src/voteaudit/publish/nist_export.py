@@ -8,8 +8,9 @@ it is a ``ReportingUnitType``, else ``other`` + ``OtherType``), each carrying it
 (the CDF has one count per unit and selection; every copy is in the site's records). Null and blank
 votes have no CDF field for a candidate contest and are left out.
 
-Written as a stream of pre-formatted strings: a million tables x 10 candidates is 10 million
-``VoteCounts`` objects, far too many to build as Python dicts.
+Written as a stream of pre-formatted text: a million tables x 10 candidates is 10 million
+``VoteCounts`` objects, far too many to build as Python dicts; the per-table parts are assembled
+column-wise as Arrow strings.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from voteaudit import __version__
 from voteaudit.model import SourceMatrix
+from voteaudit.publish.records import join, json_ints, json_strings, text_bytes
 from voteaudit.publish.writer import compact
 
 UNIT_TYPES = {"ballot-batch", "ballot-style-area", "borough", "city", "city-council", "combined-precinct",
@@ -43,7 +47,8 @@ def _unit_type(level: str) -> dict:
     return {"Type": key} if key in UNIT_TYPES else {"Type": "other", "OtherType": level}
 
 
-def _chunks(m: SourceMatrix, labels: dict[str, str], title: str, election_date: str, generated: str) -> Iterator[str]:
+def _chunks(m: SourceMatrix, labels: dict[str, str], title: str, election_date: str,
+            generated: str) -> Iterator[str | bytes | memoryview]:
     n = m.n_units
     levels = m.levels or ["table"]
     official = m.kind == "official"
@@ -83,22 +88,20 @@ def _chunks(m: SourceMatrix, labels: dict[str, str], title: str, election_date: 
                                         "Value": a}],
                 "ComposingGpUnitIds": children.get(a, [])}
         yield "," + compact(unit)
-    tail = _unit_type(levels[-1])
-    reg, cast = m.registered.tolist(), m.cast.tolist()
-    buf = []
-    for i, t in enumerate(table_ids):
-        unit = {"@id": table_ru[i], "@type": RU, **tail, "Name": _text(labels.get(t) or t.rsplit(".", 1)[-1]),
-                "ExternalIdentifier": [{"@type": "ElectionResults.ExternalIdentifier", "Type": "local-level",
-                                        "Value": t}]}
-        if reg[i] >= 0:
-            unit["VotersRegistered"] = reg[i]
-        if cast[i] >= 0:
-            unit["VotersParticipated"] = cast[i]
-        buf.append("," + compact(unit))
-        if len(buf) >= 10000:
-            yield "".join(buf)
-            buf = []
-    yield "".join(buf) + "]"
+    tail = compact({"@type": RU, **_unit_type(levels[-1])})[1:-1]
+    name_pre, name_post = compact(_text("")).split('""')
+    ext_pre, ext_post = compact([{"@type": "ElectionResults.ExternalIdentifier", "Type": "local-level",
+                                  "Value": ""}]).split('""')
+    uid = pa.array(table_ids, pa.string())
+    names = json_strings(pa.array([labels.get(t) or t.rsplit(".", 1)[-1] for t in table_ids], pa.string()))
+    ru_no = json_ints(pa.array(np.arange(len(ids) + 1, len(ids) + 1 + n, dtype=np.int64)))
+    reg, cast = json_ints(m.registered), json_ints(m.cast)
+    units = join(',{"@id":"ru-', ru_no, '",', tail, ',"Name":', name_pre, names, name_post, ',"ExternalIdentifier":',
+                 ext_pre, json_strings(uid), ext_post,
+                 pc.if_else(pa.array(m.registered >= 0), join(',"VotersRegistered":', reg), ""),
+                 pc.if_else(pa.array(m.cast >= 0), join(',"VotersParticipated":', cast), ""), "}")
+    yield text_bytes(units)
+    yield "]"
     election = {
         "@type": "ElectionResults.Election", "ElectionScopeId": "ru-0", "Name": _text(title),
         "StartDate": election_date, "EndDate": election_date, "Type": "general",
@@ -108,16 +111,13 @@ def _chunks(m: SourceMatrix, labels: dict[str, str], title: str, election_date: 
     contest = {"@id": "contest-1", "@type": "ElectionResults.CandidateContest", "Name": title,
                "ElectionDistrictId": "ru-0", "VotesAllowed": 1}
     yield ',"Election":[' + compact(election)[:-1] + ',"Contest":[' + compact(contest)[:-1] + ',"ContestSelection":['
-    gp = [f',"GpUnitId":"{ru}","Type":"total"}}' for ru in table_ru]
     for j in range(len(m.candidates)):
         sel = {"@id": f"sel-{j + 1}", "@type": "ElectionResults.CandidateSelection", "CandidateIds": [f"cand-{j + 1}"]}
         yield ("," if j else "") + compact(sel)[:-1] + ',"VoteCounts":['
-        col = np.ascontiguousarray(m.votes[:, j]).astype(str).tolist()
-        for start in range(0, n, 50000):
-            yield ",".join('{"@type":"ElectionResults.VoteCounts","Count":' + v + g
-                           for v, g in zip(col[start:start + 50000], gp[start:start + 50000], strict=True))
-            if start + 50000 < n:
-                yield ","
+        votes = json_ints(pa.array(np.ascontiguousarray(m.votes[:, j])))
+        counts = join('{"@type":"ElectionResults.VoteCounts","Count":', votes, ',"GpUnitId":"ru-', ru_no,
+                      '","Type":"total"},')
+        yield text_bytes(counts)[:-1]
         yield "]}"
     yield "]}]}]}\n"
 
@@ -131,4 +131,4 @@ def write_cdf(m: SourceMatrix, labels: dict[str, str], path: Path, *, title: str
     fh: IO[bytes]
     with (gzip.open(path, "wb", compresslevel=1) if gzipped else open(path, "wb")) as fh:
         for chunk in _chunks(m, labels, title, date, generated):
-            fh.write(chunk.encode("utf-8"))
+            fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)

@@ -19,6 +19,8 @@ _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 _BAD_CHARS = re.compile(r"[\\:\x00-\x1f\x7f]")
 _JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JS_RE = re.compile("[<>&\u2028\u2029]")
+_JS_BYTES = {k.encode("utf-8"): v.encode("ascii") for k, v in _JS_ESCAPES.items()}
+_JS_RE_BYTES = re.compile(b"[<>&]|\xe2\x80[\xa8\xa9]")  # the same characters, in UTF-8
 
 
 def compact(doc: Any) -> str:
@@ -28,6 +30,11 @@ def compact(doc: Any) -> str:
 def js_safe(text: str) -> str:
     """Compact JSON text made safe inside a ``<script>`` element or a ``.js`` file (same value)."""
     return _JS_RE.sub(lambda m: _JS_ESCAPES[m.group(0)], text)
+
+
+def js_safe_bytes(data: bytes) -> bytes:
+    """:func:`js_safe` on UTF-8 bytes."""
+    return _JS_RE_BYTES.sub(lambda m: _JS_BYTES[m.group(0)], data)
 
 
 def js_literal(doc: Any) -> str:
@@ -77,9 +84,14 @@ class SiteWriter:
 
     def data(self, name: str, doc: Any) -> None:
         """``name.json`` and its ``name.js`` twin."""
-        text = compact(doc)
-        self.text(f"{name}.json", text)
-        self.text(f"{name}.js", f"voteauditData({js_literal(name)},{js_safe(text)});\n")
+        self.json_bytes(name, compact(doc).encode("utf-8"))
+
+    def json_bytes(self, name: str, data: bytes | bytearray | memoryview) -> None:
+        """``name.json`` holding ``data`` (compact JSON, UTF-8) and its ``name.js`` twin."""
+        data = bytes(data)
+        self.bytes(f"{name}.json", data)
+        self.bytes(f"{name}.js", b"".join([f"voteauditData({js_literal(name)},".encode(), js_safe_bytes(data),
+                                           b");\n"]))
 
     def adopt(self, rel: str) -> None:
         """Hash a file another writer (the report, pyarrow) put under ``root``."""
