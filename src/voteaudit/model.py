@@ -1,10 +1,11 @@
 """Domain types and the error hierarchy.
 
-An election has contests; a contest has candidates; a source (the authority, a party, observers,
-an audit) reports per reporting unit (a table, or any node of the hierarchy country > region > ... >
-table) counts per selection (a ballot position or party card), and selections add up to candidates.
-Everything an analysis needs from the store arrives as a :class:`SourceMatrix`: one row per unit,
-one column per candidate, aligned arrays — so every analysis is vectorised.
+A store holds one election contest. A source (the authority, a party, observers, an audit: its
+:class:`Kind`) reports per reporting unit (a table, or any node of the hierarchy country > region >
+... > table) counts per selection (a ballot position or party card), and selections add up to
+candidates; every record keeps its provenance (file, sha256, row, import time). The store's schema
+(``store/duckdb.py``) holds these; everything an analysis needs arrives as a :class:`SourceMatrix`:
+one row per unit, one column per candidate, aligned arrays — so every analysis is vectorised.
 """
 
 from __future__ import annotations
@@ -51,26 +52,6 @@ class InputError(VoteauditError):
 
 class StoreError(VoteauditError):
     """The store is unreachable, of an unknown schema version, or asked for something it lacks."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    name: str
-    party: str | None = None
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A ballot position / party card; its votes count for ``candidate``."""
-
-    name: str
-    candidate: str
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    kind: Kind
 
 
 class LazyPath(Sequence):
