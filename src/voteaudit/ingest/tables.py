@@ -105,12 +105,8 @@ def _classify(value: str | None) -> str:
     return f"not a whole number {v!r}"
 
 
-def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional: set[str],
-                  origin: str) -> None:
-    """Find the first row with a malformed count, if any, and reject the file naming it."""
-    if not cols:
-        return
-    # One regex per row over all required counts (fast path), then the precise culprit if any.
+def _count_checks(cols: dict[str, str], optional: set[str]) -> list[str]:
+    """SQL conditions, true on a row with a malformed count: one regex over all required counts (fast)."""
     required = [c for name, c in cols.items() if name not in optional]
     checks = []
     if required:  # a NULL is skipped by concat_ws, so the field count fails the match: exact path below
@@ -120,6 +116,15 @@ def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional
     for name, c in cols.items():
         if name in optional:
             checks.append(f"NOT ({c} IS NULL OR trim({c}) = '' OR regexp_full_match(trim({c}), '{COUNT_RE}'))")
+    return checks
+
+
+def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional: set[str],
+                  origin: str) -> None:
+    """Find the first row with a malformed count, if any, and reject the file naming it."""
+    if not cols:
+        return
+    checks = _count_checks(cols, optional)
     row = one(con, f"SELECT __row FROM raw WHERE {' OR '.join(f'({x})' for x in checks)} ORDER BY __row LIMIT 1")
     if row is None:
         return
@@ -148,8 +153,27 @@ def _norm_part(expr: str) -> str:
 
 
 def _count(c: str) -> str:
-    """SQL: a validated count (digits, optionally ".0"; spaces around) as BIGINT — the cast is exact there."""
-    return f"CAST({c} AS BIGINT)"
+    """SQL: a count as BIGINT. Exact for validated counts (digits, optionally ".0", spaces around); TRY_
+    because validation runs in the same pass (a malformed value becomes NULL and its row is rejected)."""
+    return f"TRY_CAST({c} AS BIGINT)"
+
+
+def _diagnose(con: duckdb.DuckDBPyConnection, index: dict[str, str], mapping: Mapping, counts: dict[str, str],
+              optional: set[str], origin: str) -> None:
+    """Raise the precise InputError (row, field, problem) for the first malformed row of ``raw``."""
+    empty = [f"({index[u]} IS NULL OR trim({index[u]}) = '')" for u in mapping.units]
+    which = " ".join(f"WHEN {cond} THEN {i}" for i, cond in enumerate(empty))
+    bad = one(con, f"SELECT __row, CASE {which} END FROM raw WHERE {' OR '.join(empty)} ORDER BY __row LIMIT 1")
+    if bad:
+        raise InputError("empty unit key", file=origin, row=bad[0], field=mapping.units[bad[1]])
+    if mapping.long:
+        cand_col = mapping.long[0]
+        bad = one(con, f"SELECT __row FROM raw WHERE {index[cand_col]} IS NULL OR trim({index[cand_col]}) = ''"
+                       " ORDER BY __row LIMIT 1")
+        if bad:
+            raise InputError("empty candidate name", file=origin, row=bad[0], field=cand_col)
+    _check_counts(con, counts, optional, origin)
+    raise InputError("malformed values (the exact row could not be determined)", file=origin)
 
 
 def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, origin: str,
@@ -168,24 +192,22 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     if store_levels:
         levels = list(store_levels)
 
-    empty = [f"({index[u]} IS NULL OR trim({index[u]}) = '')" for u in mapping.units]
-    which = " ".join(f"WHEN {cond} THEN {i}" for i, cond in enumerate(empty))
-    bad = one(con, f"SELECT __row, CASE {which} END FROM raw WHERE {' OR '.join(empty)} ORDER BY __row LIMIT 1")
-    if bad:
-        raise InputError("empty unit key", file=origin, row=bad[0], field=mapping.units[bad[1]])
-
     per_unit = mapping.per_unit_columns()
     counts = {col: index[col] for col in per_unit.values()}
+    empty = [f"({index[u]} IS NULL OR trim({index[u]}) = '')" for u in mapping.units]
     if mapping.long:
         cand_col, votes_col = mapping.long
-        bad = one(con, f"SELECT __row FROM raw WHERE {index[cand_col]} IS NULL OR trim({index[cand_col]}) = ''"
-                          " ORDER BY __row LIMIT 1")
-        if bad:
-            raise InputError("empty candidate name", file=origin, row=bad[0], field=cand_col)
+        empty.append(f"({index[cand_col]} IS NULL OR trim({index[cand_col]}) = '')")
         counts[votes_col] = index[votes_col]
     else:
         counts.update({col: index[col] for col in mapping.candidates})
-    _check_counts(con, counts, set(per_unit.values()), origin)
+    # Validation rides along the staging pass (a __bad flag per row); only a file with a problem pays
+    # for the row-by-row diagnosis in _diagnose, which raises the precise error.
+    bad_sql = " OR ".join(empty + _count_checks(counts, set(per_unit.values())))
+
+    def check(table: str) -> None:
+        if one(con, f"SELECT bool_or(__bad) FROM {table}")[0]:
+            _diagnose(con, index, mapping, counts, set(per_unit.values()), origin)
 
     n_levels = len(mapping.units)
     parts = ", ".join(f"{_norm_part(index[u])} AS p{k}" for k, u in enumerate(mapping.units))
@@ -203,9 +225,10 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     if mapping.long:
         cand_col, votes_col = mapping.long
         sel_expr = f"trim({index[cand_col]})"
-        sels = sorted(r[0] for r in con.execute(f"SELECT DISTINCT {sel_expr} FROM raw").fetchall())
-        con.execute("CREATE OR REPLACE TEMP TABLE lrows AS "
-                    + keyed.format(rest=f"{per_sql}, {sel_expr} AS sel, {_count(index[votes_col])} AS v"))
+        con.execute("CREATE OR REPLACE TEMP TABLE lrows AS " + keyed.format(
+            rest=f"{per_sql}, {sel_expr} AS sel, {_count(index[votes_col])} AS v, ({bad_sql}) AS __bad"))
+        check("lrows")
+        sels = sorted(r[0] for r in con.execute("SELECT DISTINCT sel FROM lrows").fetchall())
         for k in ("registered", "cast", "valid", "null", "blank"):
             if k not in per_unit:
                 continue
@@ -238,7 +261,8 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         cols = sorted(mapping.candidates)
         votes_sql = "list_value(" + ", ".join(_count(index[c]) for c in cols) + ")"
         con.execute("CREATE OR REPLACE TEMP TABLE st AS "
-                    + keyed.format(rest=f"{per_sql}, {votes_sql} AS votes, false AS repeated"))
+                    + keyed.format(rest=f"{per_sql}, {votes_sql} AS votes, false AS repeated, ({bad_sql}) AS __bad"))
+        check("st")
         selections = [(c, mapping.candidate_of(c)) for c in cols]
 
     vsum = "list_sum(votes)"
