@@ -565,9 +565,11 @@ def demo(
     scan: Annotated[int, typer.Option("--scan", help="Also generate N photographed tally sheets of real tables "
                                                      "(needs the scan extra) and read them back as source `scans`.")]
     = 0,
+    site: Annotated[bool, typer.Option("--site/--no-site", help="Also publish the static site into DIR/site.")]
+    = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the whole pipeline on the bundled Venezuela 2024 data and write a report.
+    """Run the whole pipeline on the bundled Venezuela 2024 data and write a report (and the static site).
 
     Sources: the opposition's tally-sheet CSV (`actas`) and an independent reading of the sheets'
     QR codes (`qr`); announced: the CNE's two bulletins.
@@ -575,11 +577,12 @@ def demo(
     from voteaudit.demo import run_demo
 
     with progress(as_json) as step:
-        doc = run_demo(out_dir, db=db, step=step, lang=lang, scan=scan)
+        doc = run_demo(out_dir, db=db, step=step, lang=lang, scan=scan, site=site)
     if as_json:
         emit(doc)
     else:
-        out.print(f"Wrote {out_dir / 'report.html'} and {out_dir / 'summary.json'}.")
+        out.print(f"Wrote {out_dir / 'report.html'} and {out_dir / 'summary.json'}"
+                  + (f"; the static site is in {out_dir / 'site'} (open index.html)." if site else "."))
 
 
 @app.command()

@@ -55,8 +55,9 @@ def generate_sheets(n: int, folder: Path, *, seed: int = 2024) -> list[Path]:
 
 
 def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None] = lambda s: None,
-             lang: str = "en", scan: int = 0) -> dict[str, Any]:
-    """Build a fresh store from the demo data and write report.html + summary.json into ``out_dir``."""
+             lang: str = "en", scan: int = 0, site: bool = True) -> dict[str, Any]:
+    """Build a fresh store from the demo data and write report.html + summary.json into ``out_dir``,
+    and (``site``) the static release into ``out_dir/site``: a page per table with its sheet's link."""
     from voteaudit.ingest.bulletins import read_bulletins
     from voteaudit.report.build import write_report
 
@@ -81,6 +82,18 @@ def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None
         step("recording the CNE bulletins")
         bulletins, universe = read_bulletins(demo_file("bulletins.json"))
         store.write_bulletins(bulletins, universe)
-        return write_report(store, out_dir, title="Venezuela, presidential election of 28 July 2024", step=step,
-                            geojson=demo_file("venezuela_states.geojson"), lang=lang,
-                            geo_names=read_crosswalk(demo_file("states_crosswalk.csv")))
+        title = "Venezuela, presidential election of 28 July 2024"
+        options = {"geojson": demo_file("venezuela_states.geojson"), "lang": lang,
+                   "geo_names": read_crosswalk(demo_file("states_crosswalk.csv"))}
+        doc = write_report(store, out_dir, title=title, step=step, **options)
+        if site:
+            from voteaudit.publish.site import publish, sheets_from_csv
+
+            links = sheets_from_csv(demo_file("actas.csv.gz"), units=["state", "municipality", "parish", "centre",
+                                                                       "table"], url="sheet_url", source="actas")
+            site_dir = out_dir / "site"
+            if site_dir.exists() and not (site_dir / "manifest.json").exists():
+                raise VoteauditError(f"{site_dir} exists and is not a voteaudit site: move it away")
+            doc["site"] = publish(store, site_dir, step=step, title=title, sheets=links, report_options=options,
+                                  election_date="2024-07-28")
+        return doc

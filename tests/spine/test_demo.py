@@ -106,6 +106,10 @@ def test_demo_report_is_self_contained(demo):
     assert refs and all(not re.match(r"(https?:)?//", r) for r in refs), refs
     assert "<script src" not in html
     assert (out / "data" / "actas.parquet").exists() and (out / "data" / "actas.csv").exists()
+    # the static release sits beside the report, with the sheet links of the actas
+    assert (out / "site" / "manifest.json").exists() and (out / "site" / "table.html").exists()
+    assert "resultadosconvzla.com" in "".join(p.read_text(encoding="utf-8") for p in (out / "site" / "tables").glob(
+        "000000.json"))
 
 
 def test_demo_states_what_it_would_take(demo):
