@@ -209,3 +209,14 @@ def test_announce_json_csv_and_idempotence(cli, db, tmp_path):
     assert doc["sources"][0]["coverage"] == 3 / 10
     vs = [c for c in doc["comparison"]["announced"] if c["bulletin"] == "final"][0]
     assert vs["candidates"]["Alice"]["difference"] == 500 - 310
+
+
+def test_regional_bulletin_compared_with_that_region_only(cli, tmp_path):
+    cli("ingest", write(tmp_path / "r.csv", GOOD), *WIDE_FLAGS)
+    regional = {"bulletins": [{"name": "R1 count", "unit": ["R1"], "results": {"Alice": 260, "Bob": 300}}]}
+    assert cli("announce", write(tmp_path / "b.json", json.dumps(regional))).exit_code == 0
+    doc = cli("compare", json_out=True).doc
+    vs = doc["comparison"]["announced"][0]
+    # R1 holds two tables: Alice 200 + 50, Bob 100 + 200
+    assert vs["unit"] == "r1" and vs["units_in_source"] == 2
+    assert vs["candidates"]["Alice"]["source"] == 250 and vs["candidates"]["Bob"]["difference"] == 0

@@ -208,13 +208,26 @@ def compare_pair(a: SourceMatrix, b: SourceMatrix, *, top: int = 50, sample: int
     )
 
 
-def compare_announced(m: SourceMatrix, bulletin_name: str, announced: dict[str, int]) -> dict[str, Any]:
+def unit_rows(m: SourceMatrix, unit: str | None) -> np.ndarray | None:
+    """Rows of the tables inside ``unit`` (an ancestor or table id); None = every table (national)."""
+    if unit is None:
+        return None
+    depth = unit.count(".") + 1
+    if depth > len(m.path):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.asarray(m.path[depth - 1]) == unit)
+
+
+def compare_announced(m: SourceMatrix, bulletin_name: str, announced: dict[str, int],
+                      unit: str | None = None) -> dict[str, Any]:
     """A source's totals against one bulletin: votes and percentage points, per candidate.
 
-    A bulletin line that names no candidate of the source (e.g. "Other 8 candidates (combined)")
-    is compared with the sum of the source's candidates that no other line names.
+    ``unit`` is the area the bulletin covers (None = national): the source's tables inside it are
+    summed. A bulletin line that names no candidate of the source (e.g. "Other 8 candidates
+    (combined)") is compared with the sum of the source's candidates that no other line names.
     """
-    src = totals(m)
+    rows = unit_rows(m, unit)
+    src = totals(m, rows)
     keys = {candidate_key(c): c for c in src}
     matched: dict[str, str] = {}
     unmatched = []
@@ -232,9 +245,11 @@ def compare_announced(m: SourceMatrix, bulletin_name: str, announced: dict[str, 
     s_ann, s_src = shares(announced), shares(src)
     s_src_for = {n: (sum(s_src[c] for c in grouped[n]) if n in grouped else s_src[matched[n]])
                  for n in src_for}
-    rows = {n: {"announced": announced[n], "source": src_for[n], "difference": announced[n] - src_for[n],
+    cand_rows = {n: {"announced": announced[n], "source": src_for[n], "difference": announced[n] - src_for[n],
                 "announced_share": s_ann[n], "source_share": s_src_for[n],
                 "difference_pp": 100 * (s_ann[n] - s_src_for[n])} for n in announced if n in src_for}
-    return {"source": m.source, "bulletin": bulletin_name, "candidates": rows, "grouped": grouped,
+    return {"source": m.source, "bulletin": bulletin_name, "unit": unit,
+            "units_in_source": m.n_units if rows is None else int(len(rows)), "candidates": cand_rows,
+            "grouped": grouped,
             "unmatched": [n for n in unmatched if n not in src_for],
             "announced_total": sum(announced.values()), "source_total": sum(src.values())}

@@ -88,7 +88,7 @@ def build_summary(store: Store, *, top: int = 50) -> dict[str, Any]:
             "null": b.null, "blank": b.blank, "turnout_pct": b.turnout_pct, "units_counted": b.units_counted,
             "file": b.file,
         })
-    vs_announced = [compare_announced(m, b.name, b.totals) for b in bulletins if b.unit is None for m in matrices]
+    vs_announced = [compare_announced(m, b.name, b.totals, b.unit) for b in bulletins for m in matrices]
     return {
         "election": {"levels": levels, "universe": universe, "units_seen": union},
         "sources": [source_summary(m, i, universe, union, labels) for m, i in zip(matrices, infos, strict=True)],
