@@ -145,6 +145,19 @@ def test_strict_rejects_implausible(cli, db, tmp_path):
     assert store_fingerprint(db) == "absent" or totals(cli) == {}
 
 
+def test_strict_rejects_conflicting_copies(cli, db, tmp_path):
+    assert cli("ingest", write(tmp_path / "a.csv", GOOD), *WIDE_FLAGS).exit_code == 0
+    before = store_fingerprint(db)
+    second = WIDE + "R1,D1,1,500,300,5,200,100\nR1,D2,2,400,250,3,60,190\n"   # a copy, then a conflict (row 3)
+    res = cli("ingest", write(tmp_path / "b.csv", second), *WIDE_FLAGS, "--strict")
+    assert res.exit_code != 0 and "row 3" in res.stderr and "r1.d2.2" in res.stderr
+    assert store_fingerprint(db) == before
+    within = WIDE + "R9,D1,1,500,300,5,200,100\nR9,D1,1,500,300,5,201,99\n"
+    res = cli("ingest", write(tmp_path / "c.csv", within), *WIDE_FLAGS, "--strict")
+    assert res.exit_code != 0 and "conflict" in res.stderr
+    assert store_fingerprint(db) == before
+
+
 def test_reingest_identical_file_is_noop(cli, db, tmp_path):
     path = write(tmp_path / "r.csv", GOOD)
     assert cli("ingest", path, *WIDE_FLAGS).exit_code == 0

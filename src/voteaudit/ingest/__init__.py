@@ -78,4 +78,4 @@ def ingest_file(store: Store, path: Path, mapping: Mapping | None, *, source: st
     batch = read_batch(Path(path), mapping, store_levels=store.levels(), fmt=fmt, contest=contest)
     if strict:
         strict_check(batch)
-    return store.write_import(batch, source, kind)
+    return store.write_import(batch, source, kind, strict=strict)

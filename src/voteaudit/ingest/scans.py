@@ -113,7 +113,7 @@ def scan_into_store(store: Store, paths: list[Path], *, source: str, kind: str =
                              file=r["origin"]["file"])
     if rows:
         batch = _batch(rows, store.levels())
-        imported = store.write_import(batch, source, kind)
+        imported = store.write_import(batch, source, kind, strict=strict)
         result.update({"records_added": imported.records_added, "identical_copies": imported.identical_copies,
                        "units_with_conflicts": imported.conflicts, "status": imported.status})
     else:

@@ -111,8 +111,12 @@ class Store(ABC):
         """Names of the hierarchy levels, outermost first (None before the first ingest)."""
 
     @abstractmethod
-    def write_import(self, batch: Batch, source: str, kind: str) -> ImportResult:
-        """Store one file's records for ``source``; identical re-imports are no-ops."""
+    def write_import(self, batch: Batch, source: str, kind: str, *, strict: bool = False) -> ImportResult:
+        """Store one file's records for ``source``; identical re-imports are no-ops.
+
+        ``strict``: a record that gives a table of the source a second, different copy (a conflict)
+        rejects the whole batch instead of being kept and reported.
+        """
 
     @abstractmethod
     def write_bulletins(self, bulletins: list[Bulletin], universe: dict[str, int]) -> list[str]:

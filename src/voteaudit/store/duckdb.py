@@ -131,7 +131,7 @@ class DuckDBStore(Store):
         value = self._meta("levels")
         return json.loads(value) if value else None
 
-    def write_import(self, batch: Batch, source: str, kind: str) -> ImportResult:
+    def write_import(self, batch: Batch, source: str, kind: str, *, strict: bool = False) -> ImportResult:
         con = self.con
         row = one(con, "SELECT kind FROM sources WHERE name = ?", [source])
         if row is not None and row[0] != kind:
@@ -143,14 +143,14 @@ class DuckDBStore(Store):
             return ImportResult(source, batch.file, batch.sha256, "already imported", rows=batch.rows)
         con.execute("BEGIN")
         try:
-            result = self._write_import(batch, source, kind)
+            result = self._write_import(batch, source, kind, strict)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         return result
 
-    def _write_import(self, batch: Batch, source: str, kind: str) -> ImportResult:
+    def _write_import(self, batch: Batch, source: str, kind: str, strict: bool) -> ImportResult:
         con = self.con
         if self.levels() is None:
             self._set_meta("levels", json.dumps(batch.levels))
@@ -191,6 +191,11 @@ class DuckDBStore(Store):
                 votes, flags, {origin}
             FROM incoming WHERE existing IS NULL
         """, [self._next("records", "record_id"), source_id, import_id])
+        if strict and (bad := one(con, """SELECT i."row", i.unit_id FROM incoming i WHERE i.existing IS NULL AND
+                     (SELECT count(*) FROM records r WHERE r.source_id = ? AND r.unit_key = i.unit_key) > 1
+                     ORDER BY i."row" LIMIT 1""", [source_id])):
+            raise InputError(f"table {bad[1]} would get a second, different copy in source {source!r} "
+                             "(a conflict; rejected by --strict)", file=batch.file, row=bad[0])
         con.execute("INSERT INTO sightings SELECT existing, ?, \"row\" FROM incoming WHERE existing IS NOT NULL",
                     [import_id])
         added, copies = one(con, "SELECT count(*) FILTER (WHERE existing IS NULL), "

@@ -160,7 +160,7 @@ class PostgresStore(Store):
         value = self._meta("levels")
         return json.loads(value) if value else None
 
-    def write_import(self, batch: Batch, source: str, kind: str, *,
+    def write_import(self, batch: Batch, source: str, kind: str, *, strict: bool = False,
                      also: Callable[[psycopg.Connection], None] | None = None) -> ImportResult:
         """Store one file's records (see :meth:`Store.write_import`).
 
@@ -178,7 +178,7 @@ class PostgresStore(Store):
             if done:
                 result = ImportResult(source, batch.file, batch.sha256, "already imported", rows=batch.rows)
             else:
-                result = self._write_import(batch, source, kind)
+                result = self._write_import(batch, source, kind, strict)
             if also is not None:
                 also(conn)
         return result
@@ -189,7 +189,7 @@ class PostgresStore(Store):
             for r in rows:
                 copy.write_row(r)
 
-    def _write_import(self, batch: Batch, source: str, kind: str) -> ImportResult:
+    def _write_import(self, batch: Batch, source: str, kind: str, strict: bool = False) -> ImportResult:
         conn = self.conn
         if self.levels() is None:
             self._set_meta("levels", json.dumps(batch.levels))
@@ -237,6 +237,11 @@ class PostgresStore(Store):
             INSERT INTO records SELECT %s + seq, %s, %s, "row", unit_key, registered, "cast", valid, "null", blank,
                 votes, flags, origin
             FROM incoming WHERE existing IS NULL""", [self._next("records", "record_id"), source_id, import_id])
+        if strict and (bad := self._one("""SELECT i."row", i.unit_id FROM incoming i WHERE i.existing IS NULL AND
+                     (SELECT count(*) FROM records r WHERE r.source_id = %s AND r.unit_key = i.unit_key) > 1
+                     ORDER BY i."row" LIMIT 1""", [source_id])):
+            raise InputError(f"table {bad[1]} would get a second, different copy in source {source!r} "
+                             "(a conflict; rejected by --strict)", file=batch.file, row=bad[0])
         conn.execute('INSERT INTO sightings SELECT existing, %s, "row" FROM incoming WHERE existing IS NOT NULL',
                      [import_id])
         added, copies = self._one("SELECT count(*) FILTER (WHERE existing IS NULL), "
