@@ -179,6 +179,9 @@ def compare(
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
     top: Annotated[int, typer.Option("--top", help="How many of the largest disagreements to list.")] = 20,
+    level: Annotated[str | None, typer.Option(
+        "--level", help="Also list every area of this level (name or depth) with each source's totals there.")]
+    = None,
 ) -> None:
     """Compare every source with every other and with the announced bulletins.
 
@@ -189,11 +192,21 @@ def compare(
 
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step("comparing sources")
-        doc = build_summary(store, top=top)
+        levels = store.levels() or []
+        depth = None
+        if level is not None:
+            depth = int(level) if level.isdigit() else (levels.index(level) + 1 if level in levels else 0)
+            if not 1 <= depth <= len(levels):
+                raise VoteauditError(f"unknown level {level!r} (levels: {', '.join(levels) or 'none'})")
+        doc = build_summary(store, top=top, level=depth)
     if as_json:
         emit(doc)
         return
     print_summary(doc)
+    if doc.get("by_level"):
+        for node in doc["by_level"]["nodes"]:
+            parts = "; ".join(f"{name} {r['units']:,} tables" for name, r in node["sources"].items())
+            out.print(f"{node['id']} {node['name']}: {parts}")
 
 
 def print_summary(doc: dict[str, Any]) -> None:

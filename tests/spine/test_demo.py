@@ -141,3 +141,15 @@ def test_demo_states_what_it_would_take(demo):
         assert sentence.split(",")[0] in html
     assert f"{k:,}" in html and "81.7" in html
     assert [r for r in doc["forensics"] if r["test"] == "source_agreement"]
+
+
+def test_demo_every_level(demo):
+    """Areas per level match SOURCE.md's measured counts: 326 municipalities, 12,817 centres in the actas."""
+    out, _ = demo
+    for level, expected in (("municipality", 326), ("4", 12817)):
+        proc = subprocess.run([sys.executable, "-m", "voteaudit.cli", "compare", "--db", str(out / "demo.duckdb"),
+                               "--level", level, "--json"], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        nodes = json.loads(proc.stdout)["by_level"]["nodes"]
+        actas = [n["sources"]["actas"] for n in nodes if "actas" in n["sources"]]
+        assert len(actas) == expected and sum(a["units"] for a in actas) == 24532

@@ -58,7 +58,19 @@ def source_summary(m: SourceMatrix, info: Any, universe: dict[str, int], union: 
     }
 
 
-def build_summary(store: Store, *, top: int = 50) -> dict[str, Any]:
+def level_table(store: Store, matrices: list[SourceMatrix], depth: int) -> dict[str, Any]:
+    """Every node of one level: each source's tables, registered voters, totals and shares there."""
+    per = {m.source: level_totals(m, depth) for m in matrices}
+    ids = sorted({str(i) for lt in per.values() for i in lt.ids})
+    labels = store.labels(ids)
+    rows = {lt_name: {r["id"]: r for r in lt.rows(labels)} for lt_name, lt in per.items()}
+    return {"level": matrices[0].levels[depth - 1] if matrices else None,
+            "nodes": [{"id": i, "name": labels.get(i, i),
+                       "sources": {name: rows[name].get(i) for name in rows if i in rows[name]}} for i in ids]}
+
+
+def build_summary(store: Store, *, top: int = 50, level: int | None = None) -> dict[str, Any]:
+    """The summary document; ``level`` (depth, 1 = outermost) adds every node of that level (``by_level``)."""
     infos = store.sources()
     matrices = [store.matrix(i.name) for i in infos]
     universe = store.universe()
@@ -89,7 +101,9 @@ def build_summary(store: Store, *, top: int = 50) -> dict[str, Any]:
             "file": b.file,
         })
     vs_announced = [compare_announced(m, b.name, b.totals, b.unit) for b in bulletins for m in matrices]
+    extra = {"by_level": level_table(store, matrices, level)} if level else {}
     return {
+        **extra,
         "election": {"levels": levels, "universe": universe, "units_seen": union},
         "sources": [source_summary(m, i, universe, union, labels) for m, i in zip(matrices, infos, strict=True)],
         "announced": announced,
