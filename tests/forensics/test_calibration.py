@@ -1,17 +1,25 @@
-"""Calibrated nulls of second_digit and dip: known values and false-positive rates on clean simulations.
+"""Calibrated nulls: known values and false-positive rates on clean simulations.
 
 Sources: Mebane (2006) for the 2BL statistic; Deckert, Myagkov & Ordeshook (2011, Political Analysis
-19(3): 245-268) for honest counts departing from Benford's law; Hartigan & Hartigan (1985) for the dip.
+19(3): 245-268) for honest counts departing from Benford's law; Hartigan & Hartigan (1985) for the dip;
+Myagkov, Ordeshook & Shakin (2009) for turnout x share slopes; Tarone (1990) for untestable targets.
+Each check can fail both ways: too many firings (anti-conservative) and p-values piled near 1 or
+expectations above the observed counts (conservative).
 """
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from voteaudit.forensics.correlation import run_turnout_share
 from voteaudit.forensics.digits import run_second_digit, second_digit_counts, second_digits
 from voteaudit.forensics.dip import MAX_TEST_N, dip_test, run_dip
+from voteaudit.forensics.fingerprint import run_fingerprint
 from voteaudit.forensics.honest import honest_model
 from voteaudit.forensics.inputs import counts
+from voteaudit.forensics.outliers import run_outliers
+from voteaudit.forensics.power import fires
+from voteaudit.forensics.registry import TESTS, run_battery
 from voteaudit.simulate import simulate
 
 
@@ -89,3 +97,110 @@ def test_calibrated_p_values_are_uniform_on_clean_simulations():
     # the dip's bootstrap p-values are discrete (B = 199): compare with a slightly shifted uniform
     assert stats.kstest(np.asarray(p_dip) - 0.5 / 200, "uniform").pvalue > 0.001, sorted(p_dip)
     assert fired["second_digit"] <= 3 and fired["dip"] <= 3, fired
+
+
+# --- turnout x share slopes (Myagkov et al. 2009): honest-noise null instead of "p = 1 inside [0, 1]" ---
+
+def _slope_results(units, sims, seed0, fraud=None):
+    return [run_turnout_share(counts(simulate(units, fraud=fraud, seed=seed0 + s).matrix), alpha=0.05,
+                              seed=s, level="national") for s in range(sims)]
+
+
+def test_turnout_share_null_is_standard_normal_on_clean_simulations():
+    """z of every candidate over 60 clean elections ~ N(0, 1); p-values uniform (the old bounds test gave
+    p = 1 for every slope in [0, 1], i.e. never fired); the test fires (Holm over candidates) rarely."""
+    runs = _slope_results(2000, 60, 700)
+    z = np.array([r.details["z"] for res in runs for r in res])
+    p = np.array([r.p_value for res in runs for r in res])
+    assert abs(z.mean()) < 0.25 and 0.85 < z.std() < 1.15, (z.mean(), z.std())
+    assert stats.kstest(z, "norm").pvalue > 0.001
+    assert stats.kstest(p, "uniform").pvalue > 0.001
+    fired = sum(fires(res, "turnout_share_correlation", 0.05) for res in runs)
+    assert fired <= 9, fired  # Binomial(60, 0.05): P(>= 10) < 0.001
+    for res in runs[:3]:
+        for r in res:  # the textbook bounds test is kept in details: honest slopes lie inside [0, 1]
+            assert 0 <= r.statistic <= 1 and r.details["p_outside_0_1"] == 1.0
+
+
+def test_turnout_share_detects_stuffing_in_the_fraud_direction():
+    for fraud in ({"stuffing": 0.05}, {"klimek_extreme": 0.01}):
+        res = run_turnout_share(counts(simulate(2000, fraud=fraud, seed=4).matrix), alpha=0.05, seed=0,
+                                level="national")
+        lead = next(r for r in res if r.details["leader"])
+        assert lead.details["tail"] == "upper" and lead.flagged and lead.details["slope_excess"] > 0, fraud
+        assert all(r.details["tail"] == "lower" for r in res if not r.details["leader"])
+
+
+# --- outliers: exact expectations, untestable targets left out of the family ---
+
+def test_outlier_expectations_match_clean_simulations_and_inert_targets_are_untested():
+    obs = lam = 0.0
+    fired = 0
+    for s in range(40):
+        res = {r.target: r for r in run_outliers(counts(simulate(2000, seed=800 + s).matrix), alpha=0.05,
+                                                 seed=0, level="national")}
+        rc = res["round counts"]
+        obs += rc.details["observed"]
+        lam += rc.details["expected"]
+        for kind in ("turnout >= 95%", "candidate share >= 95%"):
+            if res[kind].details["observed"] == 0:  # nothing seen, ~nothing expected: not in the family
+                assert res[kind].p_value is None and res[kind].details["tested"] is False
+        fired += fires(list(res.values()), "outliers", 0.05)
+    # round counts: Poisson expectation right to within 4 sd (a conservative lambda would fail)
+    assert abs(obs - lam) < 4 * np.sqrt(lam), (obs, lam)
+    assert fired <= 7, fired  # Binomial(40, 0.05): P(>= 8) < 0.001
+
+
+def test_outlier_single_manufactured_table_is_tested_and_flagged():
+    e = simulate(2000, seed=9)
+    m = e.matrix
+    m.votes[5] = 0
+    m.votes[5, 0] = m.registered[5] - m.null[5]  # one table: 100 % turnout, all for one candidate
+    m.valid[5] = m.votes[5].sum()
+    m.cast[5] = m.registered[5]
+    res = {r.target: r for r in run_outliers(counts(m), alpha=0.05, seed=0, level="national")}
+    for kind in ("turnout >= 95%", "candidate share >= 95%"):
+        assert res[kind].details["tested"] and res[kind].flagged and m.unit_ids[5] in res[kind].units_flagged
+
+
+def test_duplicate_pairs_untestable_below_tarone_bound():
+    for k in (2, 3):  # (1/3)^2 = 0.11 >= alpha: cannot be significant, untested; (1/3)^3 = 0.037: tested
+        m = simulate(2000, seed=10).matrix
+        src = np.arange(0, 20 * k, 20)
+        m.votes[src + 1], m.null[src + 1] = m.votes[src], m.null[src]
+        r = next(r for r in run_outliers(counts(m), alpha=0.05, seed=0, level="national")
+                 if r.target == "identical vote vectors")
+        assert r.details["exact_pairs"] == k and r.details["near_miss_pairs"] == 0
+        assert r.details["tested"] is (k == 3) and (r.p_value is None) is (k == 2)
+        assert r.flagged is (k == 3)
+
+
+def test_fingerprint_null_is_honest_noise_and_zero_f_e_never_flags():
+    r = run_fingerprint(counts(simulate(2000, seed=12).matrix), alpha=0.05, seed=0, level="national")[0]
+    assert r.details["null"].startswith("honest") and 0 <= r.details["null_share_f_e_positive"] <= 1
+    if r.details["f_e"] == 0:
+        assert r.p_value == 1.0 and not r.flagged
+    bad = run_fingerprint(counts(simulate(2000, fraud={"klimek_extreme": 0.02}, seed=12).matrix), alpha=0.05,
+                          seed=0, level="national")[0]
+    assert bad.flagged and bad.details["f_e"] > 0
+
+
+@pytest.mark.slow
+def test_battery_false_positive_rates_on_clean_simulations():
+    """Every test of the battery on 30 clean elections of 1,000 tables: none fires often (each <= 6 / 30;
+    Binomial(30, 0.05): P(>= 7) < 0.001), all together fire about 9 x 30 x 0.05 = 13.5 times (>= 3: several
+    grossly conservative tests fail this), and every test except the fingerprint (whose f_e sits at 0, p = 1,
+    in ~95 % of clean elections) has a smallest Holm p-value below 0.5 in at least 2 elections (an always-1
+    p-value, like the old "slope in [0, 1]" test, fails). ``bench/calibrate_forensics.py`` measures the rates
+    on 200+ elections."""
+    sims = 30
+    fired = dict.fromkeys(TESTS, 0)
+    below_half = dict.fromkeys(TESTS, 0)
+    for s in range(sims):
+        res = run_battery(simulate(1000, seed=900 + s).matrix, seed=900 + s)
+        for t in TESTS:
+            fired[t] += fires(res, t, 0.05)
+            below_half[t] += fires(res, t, 0.5)
+    assert all(k <= 6 for k in fired.values()), fired
+    assert 3 <= sum(fired.values()) <= 30, fired
+    assert all(k >= 2 for t, k in below_half.items() if t != "fingerprint"), below_half

@@ -30,8 +30,11 @@ fraud direction: upper tail for the overall leader (votes per registered voter r
 than honest noise allows: stuffing), lower tail for the other candidates (their votes falling where
 turnout is high: transfers to the leader). The null is "within an area, a candidate's share does not
 depend on turnout": an honest election where it does (urban/rural or ethnic differences inside areas)
-also gives small p-values. Pearson r between turnout and each candidate's share of valid votes is
-reported too (the Election Forensics Toolkit flags |r| > 0.4).
+also gives small p-values. Measured on clean simulations (``bench/calibrate_forensics.py``): z has mean
+~0 and sd 0.99-1.08 per candidate, and the test (Holm over candidates) fires on 5.0 % of 400 elections of
+1,000 tables and 4.0 % of 400 of 2,000; extreme fraud on 0.5 % of 1,000 tables is detected every time.
+Pearson r between turnout and each candidate's share of valid votes is reported too (the Election
+Forensics Toolkit flags |r| > 0.4).
 """
 
 from __future__ import annotations

@@ -38,6 +38,13 @@ observed one (same clean model and grid) and f_e* recorded. f_e has an atom at 0
 random: p = (#{f_e* > f_e} + U (#{f_e* = f_e} + 1)) / (B0 + 1), U ~ U(0, 1] (exactly uniform under the
 null), except p = 1 when f_e = 0 (no extreme fraud fitted: nothing to flag; this only makes the test
 conservative at that atom). Without counts the truncated-normal bootstrap is used.
+
+Measured consequence: on clean simulations of 1,000-2,000 tables f_e = 0 in ~97 % of elections, and where
+it is not, the area structure that produced it gives the same f_e in most honest redraws (82-97 % of
+them), so the false-positive rate at alpha = 0.05 is well below alpha (0/200 at 1,000 tables, 2/200 at
+2,000; ``bench/calibrate_forensics.py``). A valid test cannot fire more often on clean data without
+flagging elections with no fitted extreme fraud. Power against extreme fraud is kept (klimek_extreme on
+1 % of 1,000 tables: detected in 95 % of simulations).
 """
 
 from __future__ import annotations
