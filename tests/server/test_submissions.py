@@ -152,3 +152,13 @@ def test_uploads_limits_and_decoding(make_client, tokens: dict[str, str], pg_url
     assert img.headers["content-disposition"].startswith("attachment") and "sandbox" in img.headers[
         "content-security-policy"]
     assert img.content == buf.getvalue()
+
+
+def test_nul_characters_are_refused_not_a_server_error(client: TestClient, tokens: dict[str, str]) -> None:
+    """Found by schemathesis in CI: PostgreSQL text cannot hold NUL, so such input must be a 422, never a 500."""
+    r = client.get("/api/submissions", params={"status": "\x00"}, headers=auth(tokens["rev"]))
+    assert r.status_code == 422
+    doc = {**GOOD, "unit": GOOD["unit"] + "\x00"}
+    assert post(client, tokens["ana"], doc)[0] == 422
+    doc = {**GOOD, "results": {"A\x00": 1}}
+    assert post(client, tokens["ana"], doc)[0] == 422

@@ -54,14 +54,14 @@ def digest(doc: dict[str, Any]) -> str:
 
 def check_results(unit: Any, results: Any, counts: dict[str, Any]) -> dict[str, Any]:
     """Validate a JSON submission's numbers; return its canonical form (InputError names the field)."""
-    if not isinstance(unit, str) or not unit.strip() or len(unit) > 200:
-        raise InputError("unit must be a table id (1 to 200 characters)", field="unit")
+    if not isinstance(unit, str) or not unit.strip() or len(unit) > 200 or "\x00" in unit:
+        raise InputError("unit must be a table id (1 to 200 characters, no NUL)", field="unit")
     if not isinstance(results, dict) or not results or len(results) > MAX_CANDIDATES:
         raise InputError(f"results must map 1 to {MAX_CANDIDATES} candidates to votes", field="results")
     clean: dict[str, int] = {}
     for name, votes in results.items():
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise InputError("candidate names are 1 to 200 characters", field="results")
+        if not isinstance(name, str) or not name.strip() or len(name) > 200 or "\x00" in name:
+            raise InputError("candidate names are 1 to 200 characters, without NUL", field="results")
         if isinstance(votes, bool) or not isinstance(votes, int) or not 0 <= votes <= MAX_VOTES:
             raise InputError(f"votes for {name!r} must be a whole number from 0 to {MAX_VOTES}", field="results")
         if name.strip() in clean:

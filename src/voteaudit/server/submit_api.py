@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from voteaudit.model import InputError
 from voteaudit.server import submissions as subs
@@ -50,6 +50,13 @@ class SubmissionOut(BaseModel):
 class Resolution(BaseModel):
     decision: Literal["accept", "reject"]
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _note_text(cls, v: str | None) -> str | None:
+        if v is not None and "\x00" in v:  # PostgreSQL text cannot hold NUL: a 422, not a 500
+            raise ValueError("note must not contain NUL characters")
+        return v
 
 
 BODY = {"requestBody": {"required": True, "content": {
@@ -152,7 +159,8 @@ def _visible(user: User, row: tuple) -> bool:
 
 @router.get("", summary="List submissions: your own, or all for reviewers (filter by status)")
 def list_submissions(request: Request, user: Annotated[User, Depends(bearer_user)],
-                     status: Annotated[str | None, Query(max_length=20)] = None,
+                     status: Annotated[Literal["decoding", "unreadable", "pending", "accepted", "confirmed",
+                                               "disputed", "rejected"] | None, Query()] = None,
                      offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
                      limit_: Annotated[int, Query(alias="limit", ge=1, le=500)] = 100) -> dict[str, Any]:
     where, params = [], []
