@@ -140,20 +140,32 @@ class Store(ABC):
     def labels(self, ids: list[str]) -> dict[str, str]:
         """Display names of the given unit / ancestor ids."""
 
-    @abstractmethod
     def conflicts(self, source: str) -> list[dict[str, Any]]:
         """Units with differing copies in ``source``: every copy with its provenance."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for rec in self._conflicting_records(source):
+            grouped.setdefault(rec["unit"], []).append(rec)
+        return [{"unit": u, "copies": copies} for u, copies in sorted(grouped.items())]
+
+    @abstractmethod
+    def _conflicting_records(self, source: str) -> list[dict[str, Any]]:
+        """Every record (``record_dict``) of the units that hold more than one copy in ``source``."""
 
     @abstractmethod
     def unit_records(self, unit_id: str) -> list[dict[str, Any]]:
         """Every record of one unit, from every source, with provenance."""
 
-    @abstractmethod
     def state(self, key: str) -> dict[str, Any] | None:
         """A saved piece of workflow state (e.g. an audit in progress), or None."""
+        value = self._meta(f"state:{key}")
+        return json.loads(value) if value else None
 
     @abstractmethod
     def save_state(self, key: str, value: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def _meta(self, key: str) -> str | None:
+        """A value of the store's key-value table (schema version, levels, universe, state)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -354,22 +354,14 @@ class DuckDBStore(Store):
                                     "also_seen": seen or []}, origin))
         return out
 
-    def conflicts(self, source: str) -> list[dict[str, Any]]:
+    def _conflicting_records(self, source: str) -> list[dict[str, Any]]:
         sid = self._source_id(source)
-        recs = self._records_where(
+        return self._records_where(
             "r.source_id = ? AND r.unit_key IN (SELECT unit_key FROM records WHERE source_id = ? "
             "GROUP BY unit_key HAVING count(*) > 1)", [sid, sid])
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for rec in recs:
-            grouped.setdefault(rec["unit"], []).append(rec)
-        return [{"unit": u, "copies": copies} for u, copies in sorted(grouped.items())]
 
     def unit_records(self, unit_id: str) -> list[dict[str, Any]]:
         return self._records_where("n.id = ?", [unit_id])
-
-    def state(self, key: str) -> dict[str, Any] | None:
-        value = self._meta(f"state:{key}")
-        return json.loads(value) if value else None
 
     def save_state(self, key: str, value: dict[str, Any]) -> None:
         self.con.execute("BEGIN")

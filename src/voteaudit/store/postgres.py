@@ -391,22 +391,14 @@ class PostgresStore(Store):
                 for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, origin, fname, fsha, row, _iid,
                      at, seen, sels) in rows]
 
-    def conflicts(self, source: str) -> list[dict[str, Any]]:
+    def _conflicting_records(self, source: str) -> list[dict[str, Any]]:
         sid = self._source_id(source)
-        recs = self._records_where(
+        return self._records_where(
             "r.source_id = %s AND r.unit_key IN (SELECT unit_key FROM records WHERE source_id = %s "
             "GROUP BY unit_key HAVING count(*) > 1)", [sid, sid])
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for rec in recs:
-            grouped.setdefault(rec["unit"], []).append(rec)
-        return [{"unit": u, "copies": copies} for u, copies in sorted(grouped.items())]
 
     def unit_records(self, unit_id: str) -> list[dict[str, Any]]:
         return self._records_where("r.unit_key = (SELECT node_key FROM nodes WHERE id = %s)", [unit_id])
-
-    def state(self, key: str) -> dict[str, Any] | None:
-        value = self._meta(f"state:{key}")
-        return json.loads(value) if value else None
 
     def save_state(self, key: str, value: dict[str, Any]) -> None:
         with self.conn.transaction():
