@@ -58,14 +58,15 @@ def stats_bulletin(b: Bulletin) -> StatsBulletin:
 
 
 def evidence(store: Store, source: str, *, confidence: float = 0.95, n_boot: int = 1000, seed: int = 0,
-             time_limit: float = 20.0, partial_count: bool = False) -> dict[str, Any]:
+             time_limit: float = 20.0, partial_count: bool = False,
+             matrix: SourceMatrix | None = None) -> dict[str, Any]:
     """Estimate, bounds, what-it-would-take per bulletin and tests of the bulletins, as one JSON document.
 
     By default the certificate assumes every collected sheet was among the tables a bulletin counted
     (exact by sorting). ``partial_count`` lets the tables a partial bulletin had not yet counted be
     any of the collected ones (an integer program; may stop at ``time_limit`` with a proven range).
     """
-    m = store.matrix(source)
+    m = matrix if matrix is not None else store.matrix(source)
     universe = universe_of(store, m)
     national = [b for b in store.bulletins() if b.unit is None]
     bulletins = [stats_bulletin(b) for b in national]

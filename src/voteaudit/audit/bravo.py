@@ -91,14 +91,21 @@ def asn(alpha: float, contest: Contest, sample: np.ndarray | None = None) -> int
     return -1 if worst == -math.inf else int(worst)
 
 
-def sample_size_for_probability(alpha: float, p_w: float, p_r: float, sample_w: int, sample_r: int,
-                                p_completion: float) -> int:
-    """Ballots to draw for chance ``p_completion`` of confirming in this round (Arlo/Lindeman)."""
+def _sprt(alpha: float, p_w: float, p_r: float, sample_w: int,
+          sample_r: int) -> tuple[float, float, float, float, float, float]:
+    """Wald's SPRT for one pair: (p_w + p_r, winner's and loser's two-way shares, log-likelihood steps for a
+    winner and a loser ballot, log(1/alpha) still to climb after the ballots already drawn)."""
     p_wr = p_w + p_r
     p_w2 = p_w / p_wr
     p_r2 = 1 - p_w2
     plus, minus = math.log(p_w2 / 0.5), math.log(p_r2 / 0.5)
-    threshold = math.log(1 / alpha) - (sample_w * plus + sample_r * minus)
+    return p_wr, p_w2, p_r2, plus, minus, math.log(1 / alpha) - (sample_w * plus + sample_r * minus)
+
+
+def sample_size_for_probability(alpha: float, p_w: float, p_r: float, sample_w: int, sample_r: int,
+                                p_completion: float) -> int:
+    """Ballots to draw for chance ``p_completion`` of confirming in this round (Arlo/Lindeman)."""
+    _, p_w2, p_r2, plus, minus, threshold = _sprt(alpha, p_w, p_r, sample_w, sample_r)
     if threshold <= 0:
         return 0
     z = -stats.norm.ppf(p_completion)
@@ -120,11 +127,7 @@ def sample_size_for_probability(alpha: float, p_w: float, p_r: float, sample_w: 
 def probability_one_round(alpha: float, p_w: float, p_r: float, sample_w: int, sample_r: int,
                           n: int) -> float:
     """Approximate chance that ``n`` more ballots confirm in one round (Arlo ``expected_prob``)."""
-    p_wr = p_w + p_r
-    p_w2 = p_w / p_wr
-    p_r2 = 1 - p_w2
-    plus, minus = math.log(p_w2 / 0.5), math.log(p_r2 / 0.5)
-    threshold = math.log(1 / alpha) - (sample_w * plus + sample_r * minus)
+    p_wr, p_w2, p_r2, plus, minus, threshold = _sprt(alpha, p_w, p_r, sample_w, sample_r)
     if threshold <= 0:
         return 1.0
     if n <= 0:

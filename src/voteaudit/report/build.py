@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from voteaudit.model import SourceMatrix
 from voteaudit.names import candidate_key
 from voteaudit.report import charts
 from voteaudit.report.i18n import translator
@@ -61,11 +62,11 @@ def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
     return lines
 
 
-def _write_downloads(store: Store, doc: dict[str, Any], data_dir: Path) -> list[dict[str, str]]:
+def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_dir: Path) -> list[dict[str, str]]:
     data_dir.mkdir(parents=True, exist_ok=True)
     files = []
     for s in doc["sources"]:
-        m = store.matrix(s["name"])
+        m = loaded[s["name"]]
         cols: dict[str, Any] = {"unit": pa.array(m.unit_ids, pa.string())}
         for k, level in enumerate(m.levels[:-1]):
             cols[level] = pa.array(m.path[k], pa.string())
@@ -93,8 +94,8 @@ def _write_downloads(store: Store, doc: dict[str, Any], data_dir: Path) -> list[
     return files
 
 
-def _analyses(store: Store, doc: dict[str, Any], env: Environment, t: Callable[..., str], source: str,
-              step: Callable[[str], None], n_boot: int) -> list[dict[str, Any]]:
+def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any], env: Environment,
+              t: Callable[..., str], source: str, step: Callable[[str], None], n_boot: int) -> list[dict[str, Any]]:
     """Estimate and forensics for ``source``: added to ``doc`` and returned as report sections."""
     import numpy as np
 
@@ -104,15 +105,15 @@ def _analyses(store: Store, doc: dict[str, Any], env: Environment, t: Callable[.
 
     sections = []
     step(f"estimating from {source}")
-    ev = evidence(store, source, n_boot=n_boot)
+    m = loaded[source]
+    ev = evidence(store, source, n_boot=n_boot, matrix=m)
     doc["estimate"] = ev
     if ev.get("universe"):
         sections.append({"id": "evidence", "title": t("ev_title"),
                          "html": Markup(env.get_template("_evidence.html").render(ev=ev, t=t))})
     step(f"forensics on {source}")
-    m = store.matrix(source)
     others = [s["name"] for s in sorted(doc["sources"], key=lambda s: -s["units"]) if s["name"] != source]
-    other = store.matrix(others[0]) if others else None
+    other = loaded[others[0]] if others else None
     doc["forensics"] = [r.to_dict() for r in run_battery(m, other=other)]
     lead = int(np.argmax(m.votes.sum(axis=0)))
     name = m.candidates[lead]
@@ -185,8 +186,10 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     fmt = _formatters(lang)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    step("reading the sources")
+    loaded = {info.name: store.matrix(info.name) for info in store.sources()}
     step("summarising")
-    doc = build_summary(store)
+    doc = build_summary(store, loaded=loaded)
     if extra:
         doc.update(extra)
     env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
@@ -198,10 +201,10 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         sections.append({"id": "audit", "title": t("au_title"),
                          "html": Markup(env.get_template("_audit.html").render(audits=audits, t=t))})
     if analyse and doc["sources"]:
-        sections = _analyses(store, doc, env, t, source or max(doc["sources"], key=lambda s: s["units"])["name"],
-                             step, n_boot) + sections
+        sections = _analyses(store, loaded, doc, env, t,
+                             source or max(doc["sources"], key=lambda s: s["units"])["name"], step, n_boot) + sections
     step("writing data downloads")
-    downloads = _write_downloads(store, doc, out_dir / "data")
+    downloads = _write_downloads(loaded, doc, out_dir / "data")
     (out_dir / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n",
                                           encoding="utf-8")
     step("rendering report.html")

@@ -69,10 +69,15 @@ def level_table(store: Store, matrices: list[SourceMatrix], depth: int) -> dict[
                        "sources": {name: rows[name].get(i) for name in rows if i in rows[name]}} for i in ids]}
 
 
-def build_summary(store: Store, *, top: int = 50, level: int | None = None) -> dict[str, Any]:
-    """The summary document; ``level`` (depth, 1 = outermost) adds every node of that level (``by_level``)."""
+def build_summary(store: Store, *, top: int = 50, level: int | None = None,
+                  loaded: dict[str, SourceMatrix] | None = None) -> dict[str, Any]:
+    """The summary document; ``level`` (depth, 1 = outermost) adds every node of that level (``by_level``).
+
+    ``loaded``: matrices the caller already read (by source name), so a report reads each source once.
+    """
     infos = store.sources()
-    matrices = [store.matrix(i.name) for i in infos]
+    loaded = loaded or {}
+    matrices = [loaded[i.name] if i.name in loaded else store.matrix(i.name) for i in infos]
     universe = store.universe()
     union = known_units(matrices)
     levels = store.levels() or []

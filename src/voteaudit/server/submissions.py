@@ -94,16 +94,23 @@ def _existing(conn: psycopg.Connection, user: User, content: str) -> Outcome | N
     return Outcome(row[0], row[1], False) if row else None
 
 
+def _claim(conn: psycopg.Connection, user: User, content: str, quota: int) -> Outcome | None:
+    """The user's earlier submission of the same content, if any; else take the user's lock (and quota).
+
+    Checked again under the lock, so two concurrent identical submissions store one row.
+    """
+    found = _existing(conn, user, content)
+    if found:
+        return found
+    _lock_user(conn, user, quota)
+    return _existing(conn, user, content)
+
+
 def submit_results(conn: psycopg.Connection, user: User, doc: dict[str, Any], *, quota: int) -> Outcome:
     """Store a JSON submission (one transaction) and decide it; identical content again = same id."""
     content = digest(doc)
     with conn.transaction():
-        found = _existing(conn, user, content)
-        if found:
-            return found
-        _lock_user(conn, user, quota)
-        found = _existing(conn, user, content)
-        if found:
+        if found := _claim(conn, user, content, quota):
             return found
         sid = conn.execute("INSERT INTO submissions (user_id, kind, content_sha256, unit, results, results_sha256, "
                            "status) VALUES (%s, 'json', %s, %s, %s, %s, 'new') RETURNING submission_id",
@@ -119,12 +126,7 @@ def submit_image(conn: psycopg.Connection, user: User, data: bytes, content_type
     """Store an uploaded image for the worker to decode; identical bytes again = same id."""
     content = hashlib.sha256(data).hexdigest()
     with conn.transaction():
-        found = _existing(conn, user, content)
-        if found:
-            return found
-        _lock_user(conn, user, quota)
-        found = _existing(conn, user, content)
-        if found:
+        if found := _claim(conn, user, content, quota):
             return found
         upload = conn.execute("INSERT INTO uploads (sha256, content_type, filename, size, data) "
                               "VALUES (%s, %s, %s, %s, %s) RETURNING upload_id",
