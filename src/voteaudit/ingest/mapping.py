@@ -131,6 +131,9 @@ class Mapping:
         if self.long:
             used += list(self.long)
         used += [c for c in self.contest_columns] + ([self.mode_column] if self.mode_column else [])
+        if self.mode_column and not self.long:
+            raise InputError("--mode-column is for long files (--long CANDIDATE_COL VOTES_COL)", file=origin,
+                             field="--mode-column")
         if not self.long:
             for flag, value in (("--registered-row", self.registered_row), ("--cast-row", self.cast_row),
                                 ("--not-candidate", self.not_candidates)):

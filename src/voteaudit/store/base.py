@@ -35,9 +35,13 @@ class ImportResult:
     conflicts: int = 0         # units of this source now holding differing copies
     flags: dict[str, int] = field(default_factory=dict)
     contest: str | None = None
+    contests: list[dict[str, Any]] | None = None  # a file with several contests: one result per contest
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        if out["contests"] is None:
+            del out["contests"]
+        return out
 
 
 @dataclass

@@ -82,7 +82,7 @@ class DuckDBStore(Store):
         con = self.con
         con.execute("BEGIN")
         try:
-            upgrade(con.execute, version)
+            upgrade(con.execute, version, indexes=False)
             self._set_meta("schema_version", str(SCHEMA_VERSION))
             con.execute("COMMIT")
         except BaseException:
