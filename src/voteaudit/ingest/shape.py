@@ -2,7 +2,8 @@
 
 What the ingest flags of the second round mean (README "Several contests"), all SQL over ``raw``:
 
-* ``--where COL=VALUE`` (repeatable): keep only rows where every condition holds (cells compared trimmed);
+* ``--where COL=VALUE`` / ``COL!=VALUE`` (repeatable): keep only rows where every condition holds (cells
+  compared trimmed); a condition no row could meet is an error;
 * ``--contest-column COL`` (repeatable): each distinct value (joined with " / ", empty parts skipped) is a
   contest, staged as its own batch; ``--contest NAME`` then keeps only that contest (else it names the
   single contest of the file);
@@ -64,6 +65,7 @@ def split(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
 
     contest_cols = [c(x, "--contest-column") for x in mapping.contest_columns]
     where = [(x, v, c(x, "--where")) for x, v in mapping.where]
+    where_not = [(x, v, c(x, "--where")) for x, v in mapping.where_not]
     missing_if = [(x, v, c(x, "--missing-if")) for x, v in mapping.missing_if]
     if mapping.mode_column:
         c(mapping.mode_column, "--mode-column")
@@ -75,14 +77,15 @@ def split(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     _detach_raw(con)
 
     # 1. --where
-    keep = " AND ".join(_is(x, v) for _, v, x in where) or "true"
-    for name, value, x in where:
+    keep = " AND ".join([_is(x, v) for _, v, x in where] + [f"NOT {_is(x, v)}" for _, v, x in where_not]) or "true"
+    for name, value, x in where + where_not:
         if not one(con, f"SELECT count(*) FROM raw_src WHERE {_is(x, value)}")[0]:
-            raise InputError(f"--where {name}={value} matches no row (values of {name!r}: {_values(con, x)})",
-                             file=origin, field=name)
-    if where and not one(con, f"SELECT count(*) FROM raw_src WHERE {keep}")[0]:
+            op = "=" if (name, value, x) in where else "!="
+            raise InputError(f"--where {name}{op}{value}: no row has {name!r} = {value!r} (values: "
+                             f"{_values(con, x)})", file=origin, field=name)
+    if (where or where_not) and not one(con, f"SELECT count(*) FROM raw_src WHERE {keep}")[0]:
         raise InputError("no row meets every --where condition together", file=origin,
-                         field=", ".join(n for n, _, _ in where))
+                         field=", ".join(n for n, _, _ in where + where_not))
 
     # 2. classify rows: not reporting, special (registered / cast) rows, contest
     register_udf(con)
@@ -162,8 +165,8 @@ def split(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         names = [mapping.contest.strip()]
     if not names:
         raise InputError("no data rows left (every row is a registered/cast row)", file=origin)
-    base = dataclasses.replace(mapping, contest_columns=[], where=[], missing_if=[], empty_as_missing=False,
-                               registered_row=None, cast_row=None, contest=None,
+    base = dataclasses.replace(mapping, contest_columns=[], where=[], where_not=[], missing_if=[],
+                               empty_as_missing=False, registered_row=None, cast_row=None, contest=None,
                                **{k: renamed.get(k, mapping.columns_of(k)[0] if mapping.columns_of(k) else None)
                                   for k in PER_UNIT})
     table = RawTable(header, 0, raw.format)
