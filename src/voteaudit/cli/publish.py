@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from voteaudit.cli.app import app
-from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
+from voteaudit.cli.common import (
+    DEFAULT_DB,
+    ContestOpt,
+    DbOpt,
+    JsonOpt,
+    emit,
+    err,
+    handle_errors,
+    out,
+    progress,
+    store_at,
+)
 
 
 @app.command("publish")
@@ -33,6 +44,7 @@ def publish_command(
     nist: Annotated[bool | None, typer.Option(
         "--nist/--no-nist", help="Export every source as NIST SP 1500-100 CDF JSON (default: sources of at most "
                                  "2,000,000 tables; ~10 s and ~70 MB gzipped per million tables).")] = None,
+    contest: ContestOpt = None,
 ) -> None:
     """Publish a static, tamper-evident site of every tally record, for any web server, CDN or disk.
 
@@ -56,7 +68,7 @@ def publish_command(
                                 source=sheets_source)
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         doc = publish(store, out_dir, step=step, title=title, shard_size=shard_size, sheets=links,
-                      report=not no_report, election_date=election_date, nist=nist)
+                      report=not no_report, election_date=election_date, nist=nist, contest=contest)
     if as_json:
         emit(doc)
         return
