@@ -306,7 +306,8 @@ def conflicts(
         out.print(f"{item['unit']}: {len(item['copies'])} copies")
         for c in item["copies"]:
             p = c["provenance"]
-            out.print(f"  {p['file']} row {p['row']}: {c['votes']}")
+            votes = ", ".join(f"{name} {v:,}" for name, v in c["votes"].items())
+            out.print(f"  {Path(str(p['file'])).name} row {p['row']}: {votes}")
     if not items:
         out.print(f"No conflicting copies in {source}.")
 
@@ -326,8 +327,26 @@ def show_unit(
     if as_json:
         emit({"unit": unit_id, "records": records})
         return
-    for r in records:
-        out.print(f"{r['source']} ({r['kind']}): {r['votes']} registered={r['registered']} "
-                  f"flags={r['flags']} from {r['provenance']['file']} row {r['provenance']['row']}")
+    print_unit(unit_id, records)
 
+
+def print_unit(unit_id: str, records: list[dict[str, Any]]) -> None:
+    """One table as every source reports it: a column per copy, a row per count and candidate."""
+    from voteaudit.cli.common import table
+
+    heads = [f"{r['source']} ({r['kind']})" for r in records]
+    cands = list(dict.fromkeys(c for r in records for c in r["votes"]))
+    rows: list[list[object]] = []
+    for key in ("registered", "cast", "valid", "null", "blank"):
+        if any(r.get(key) is not None for r in records):
+            rows.append([key, *[_count(r.get(key)) for r in records]])
+    rows += [[c, *[_count(r["votes"].get(c)) for r in records]] for c in cands]
+    rows.append(["flags", *[", ".join(r["flags"]) or "none" for r in records]])
+    rows.append(["from", *[f"{Path(str(r['provenance'].get('file', '?'))).name} row {r['provenance'].get('row', '?')}"
+                           for r in records]])
+    table(f"Table {unit_id}", ["", *heads], rows, right=set(range(1, len(heads) + 1)))
+
+
+def _count(value: object) -> str:
+    return "—" if value is None or (isinstance(value, int) and value < 0) else f"{value:,}"
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, handle_errors, say, store_at, table
+from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, handle_errors, out, store_at, table
 
 audit_app = typer.Typer(help="Risk-limiting audits: plan a sample, draw it from a public seed, record the hand "
                              "counts of the sampled tally sheets, and measure the risk.", no_args_is_help=True)
@@ -26,7 +26,8 @@ Threshold = Annotated[float | None, typer.Option("--threshold", help="Share (per
 
 
 def _print_status(doc: dict[str, Any]) -> None:
-    say(f"Risk {doc['risk']:.4g} after {doc['draws']:,} draws (risk limit {doc['risk_limit']}%): {doc['verdict']}.")
+    out.print(f"Risk {doc['risk']:.4g} after {doc['draws']:,} draws (risk limit {doc['risk_limit']}%): "
+              f"{doc['verdict']}.")
     rows = doc.get("discrepancies", [])[:20]
     if rows:
         keys = list(rows[0])
@@ -45,7 +46,7 @@ def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, 
     if as_json:
         emit(doc)
     else:
-        say(f"{method}: sample {doc['sample_size']:,} draws for a {risk_limit}% risk limit "
+        out.print(f"{method}: sample {doc['sample_size']:,} draws for a {risk_limit}% risk limit "
             f"(diluted margin {doc.get('diluted_margin')}).")
 
 
@@ -64,7 +65,7 @@ def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Pub
     if as_json:
         emit(doc)
     else:
-        say(f"draws {doc['start'] + 1}..{doc['start'] + size}: " + ", ".join(doc["sample"]))
+        out.print(f"draws {doc['start'] + 1}..{doc['start'] + size}: " + ", ".join(doc["sample"]))
 
 
 @audit_app.command("record")
