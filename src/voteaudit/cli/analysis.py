@@ -153,7 +153,8 @@ def forensics(
     p-value, whether it is flagged, the tables it singles out, and how (not) to read it.
     A flag is a reason to look closer, not proof of fraud.
     """
-    from voteaudit.forensics import TEST_IDS, run_battery
+    from voteaudit.forensics import TEST_IDS
+    from voteaudit.results_cache import forensics_docs
 
     for t in test or []:
         if t not in TEST_IDS:
@@ -164,8 +165,7 @@ def forensics(
         o = store.matrix(other) if other else None
         lvl = _level_name(store, level)
         step("running the battery")
-        results = run_battery(m, level=lvl, alpha=alpha, seed=seed, other=o, tests=test or None)
-    docs = [r.to_dict() for r in results]
+        docs = forensics_docs(store, m, level=lvl, alpha=alpha, seed=seed, other=o, tests=test or None)
     from rich.table import Table
 
     if as_json:

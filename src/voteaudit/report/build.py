@@ -100,8 +100,9 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
     import numpy as np
 
     from voteaudit.evidence import evidence
-    from voteaudit.forensics import run_battery
+    from voteaudit.forensics.agreement import source_agreement
     from voteaudit.forensics.digits import BENFORD_SECOND, second_digit_counts
+    from voteaudit.results_cache import forensics_docs
 
     sections = []
     step(f"estimating from {source}")
@@ -114,7 +115,9 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
     step(f"forensics on {source}")
     others = [s["name"] for s in sorted(doc["sources"], key=lambda s: -s["units"]) if s["name"] != source]
     other = loaded[others[0]] if others else None
-    doc["forensics"] = [r.to_dict() for r in run_battery(m, other=other)]
+    # the battery as `voteaudit forensics --source S` runs it (cached: computed once per store state), then the
+    # agreement with the largest other source, which has no random draws
+    doc["forensics"] = forensics_docs(store, m) + ([r.to_dict() for r in source_agreement(m, other)] if other else [])
     lead = int(np.argmax(m.votes.sum(axis=0)))
     name = m.candidates[lead]
     total = m.votes.sum(axis=1)
