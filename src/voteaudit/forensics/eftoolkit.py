@@ -151,7 +151,9 @@ def basic_interval(t0: np.ndarray | float, t: np.ndarray, conf: float = 0.95) ->
     lower = 2 t0 - q(1+conf)/2, upper = 2 t0 - q(1-conf)/2, where q(a) is the (R+1)a-th order statistic of
     the finite replicates, interpolated on the normal quantile scale when (R+1)a is not an integer (boot's
     ``norm.inter``; the extreme order statistic where (R+1)a < 1 or >= R). NaN where t0 is not finite,
-    where no replicate is, or where the finite replicates are all equal (boot.ci: "Cannot calculate").
+    where no replicate is, or where the finite replicates are all equal (boot.ci: "Cannot calculate"; boot
+    tests |t - mean| < min(1e-8, mean / 1e6), which lets an all-zero column through as "(0, 0)": here
+    identical replicates never give an interval, and |mean| sets the tolerance).
     """
     t = np.asarray(t, dtype=float)
     one = t.ndim == 1
@@ -165,7 +167,7 @@ def basic_interval(t0: np.ndarray | float, t: np.ndarray, conf: float = 0.95) ->
     lo_f = srt[0] if t.shape[0] else np.full(t.shape[1], np.nan)
     hi_f = srt[np.maximum(n - 1, 0), cols] if t.shape[0] else np.full(t.shape[1], np.nan)
     eps = np.minimum(1e-8, np.abs(mean) / 1e6)
-    constant = (n == 0) | (np.maximum(np.abs(hi_f - mean), np.abs(lo_f - mean)) < eps)
+    constant = (n == 0) | (hi_f == lo_f) | (np.maximum(np.abs(hi_f - mean), np.abs(lo_f - mean)) < eps)
     alphas = (1.0 + np.array([conf, -conf])) / 2.0
     q = np.empty((2, t.shape[1]))
     for i, a in enumerate(alphas):
