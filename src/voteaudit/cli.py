@@ -639,6 +639,9 @@ def _register_subapps() -> None:
     app.add_typer(audit_app, name="audit")
     app.command("serve")(serve_command)
     app.add_typer(users_app, name="users")
+    from voteaudit.indicators_cli import indicators_command
+
+    app.command("indicators")(indicators_command)
 
 
 _register_subapps()

@@ -364,3 +364,98 @@ def test_zero_ballots_everywhere():
     assert turn["P05s"].value == 1.0 and turn["Skew"].value is None
     assert cand["P05s"].value is None and cand["DipT"].value is None and cand["Sobyanin"].value is None
     assert not any(c.flagged for c in cand.values())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CLI (simulate -> ingest -> indicators, in-process, real DuckDB store) and the report section
+
+SIM_FLAGS = ["--unit", "region", "--unit", "district", "--unit", "table", "--registered", "registered",
+             "--cast", "cast", "--valid", "valid", "--null", "null"] + [
+    x for c in "ABC" for x in ("--candidate", f"Candidate {c}")]
+
+
+@pytest.fixture
+def sim_store(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from voteaudit.cli import app
+
+    db = str(tmp_path / "store.duckdb")
+    runner = CliRunner()
+
+    def run(*args):
+        res = runner.invoke(app, [str(a) for a in args] + ["--db", db], catch_exceptions=False)
+        res.doc = json.loads(res.stdout) if "--json" in args and res.exit_code == 0 else None
+        return res
+
+    path = tmp_path / "sim.csv"
+    assert run("simulate", "--units", "1500", "--regions", "4", "--candidates", "3", "--out", path, "--seed", "4",
+               "--json").exit_code == 0
+    assert run("ingest", path, "--source", "sim", "--kind", "official", *SIM_FLAGS).exit_code == 0
+    return run
+
+
+def test_cli_json_shape_csv_and_errors(sim_store, tmp_path):
+    csv_path = tmp_path / "ind.csv"
+    res = sim_store("indicators", "--source", "sim", "--level", "region", "--replicates", "100", "--seed", "3",
+                    "--csv", csv_path, "--json")
+    assert res.exit_code == 0, res.stderr
+    doc = res.doc
+    assert isinstance(doc, list) and len(doc) == (1 + 4) * 4  # national + 4 regions, turnout + 3 candidates
+    assert doc[0]["area"] == {"id": None, "name": "National"} and doc[0]["level"] == "national"
+    assert [r["target"] for r in doc[:4]] == ["turnout", "Candidate A", "Candidate B", "Candidate C"]
+    assert {r["area"]["id"] for r in doc[4:]} == {"r01", "r02", "r03", "r04"}  # normalised keys
+    assert {r["area"]["name"] for r in doc[4:]} == {"R01", "R02", "R03", "R04"}  # display names from the store
+    for r in doc:
+        assert set(r) == {"area", "level", "target", "obs", "indicators"}
+        assert set(r["indicators"]) == set(ef.INDICATORS)
+        for c in r["indicators"].values():
+            assert set(c) == {"value", "ci_low", "ci_high", "flagged"} and isinstance(c["flagged"], bool)
+            if c["ci_low"] is not None:
+                assert c["ci_low"] <= c["ci_high"]
+    assert sum(r["obs"] for r in doc[4:] if r["target"] == "turnout") == doc[0]["obs"] == 1500
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        lines = list(csv.reader(fh))
+    assert lines[0][:5] == ["area_id", "area_name", "level", "target", "obs"] and len(lines) == 1 + len(doc)
+    assert float(lines[1][lines[0].index("2BL")]) == pytest.approx(doc[0]["indicators"]["2BL"]["value"])
+    again = sim_store("indicators", "--source", "sim", "--level", "region", "--replicates", "100", "--seed", "3",
+                      "--json")
+    assert again.doc == doc  # seeded: the same intervals
+    human = sim_store("indicators", "--source", "sim", "--replicates", "20")
+    assert human.exit_code == 0 and "Toolkit" in human.stdout and "2BL" in human.stdout and "DipT" in human.stdout
+    bad = sim_store("indicators", "--source", "sim", "--level", "galaxy")
+    assert bad.exit_code != 0 and "unknown level 'galaxy'" in bad.stderr
+    bad = sim_store("indicators", "--source", "sim", "--candidate", "Nobody")
+    assert bad.exit_code != 0 and "unknown candidate" in bad.stderr
+
+
+def test_csv_cells_never_become_formulas():
+    from voteaudit.indicators_cli import csv_rows
+
+    row_ = {"area": {"id": "=1+1", "name": "@SUM(A1)"}, "level": "region", "target": "-x", "obs": 3,
+            "indicators": {k: {"value": -0.5, "ci_low": None, "ci_high": None, "flagged": False}
+                           for k in ef.INDICATORS}}
+    line = csv_rows([row_])[1]
+    assert line[:4] == ["'=1+1", "'@SUM(A1)", "region", "'-x"]
+    assert line[5] == -0.5  # numbers stay numbers
+
+
+def test_report_has_the_indicator_section(sim_store, tmp_path):
+    import json
+
+    res = sim_store("report", "--out", tmp_path / "rep")
+    assert res.exit_code == 0, res.stderr
+    html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    assert 'id="indicators"' in html and "Election Forensics Toolkit indicators" in html
+    assert html.index('id="forensics"') < html.index('id="indicators"')
+    doc = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
+    rows = doc["indicators"]
+    national = [r for r in rows if r["area"]["id"] is None]
+    assert [r["target"] for r in national] == ["turnout", "Candidate A", "Candidate B", "Candidate C"]
+    # the section lists the national rows and exactly the flagged regional rows
+    flagged = [r for r in rows if r["area"]["id"] is not None and any(c["flagged"] for c in r["indicators"].values())]
+    section = html[html.index('id="indicators"'):]
+    section = section[:section.index("<h2", 10)] if "<h2" in section[10:] else section
+    assert section.count("<tr><td>") == len(national) + len(flagged)
