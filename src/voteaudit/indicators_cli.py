@@ -75,6 +75,8 @@ def indicators_command(
 
     if replicates < 0:
         raise VoteauditError(f"--replicates must be 0 or more, not {replicates}")
+    if contest is not None and not as_json:
+        err.print(f"--contest {contest!r}: this store holds one contest; the table is computed for it.")
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"loading {source}")
         m = store.matrix(source)
