@@ -145,6 +145,23 @@ def test_sobyanin_and_correlation_match_least_squares_on_simulated_data():
     assert r["Correlation"].value == pytest.approx(np.corrcoef(t, s)[0, 1], rel=1e-9)
 
 
+def test_correlation_interval_agrees_with_fisher_z():
+    # Independent check of the resampled regression sums: for ~bivariate-normal turnout and share the
+    # bootstrap interval of r is close to Fisher's z interval tanh(atanh(r) -/+ 1.96 / sqrt(n - 3)).
+    rng = np.random.default_rng(8)
+    n = 800
+    z = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n)
+    reg = np.full(n, 100_000)
+    ballots = np.round(reg * (0.6 + 0.05 * z[:, 0])).astype(np.int64)
+    votes = np.round(ballots * (0.4 + 0.05 * z[:, 1])).astype(np.int64)
+    c = row(ef.indicator_table(matrix(ballots, reg, votes[:, None]), replicates=2000, seed=1), "C0")
+    r = c.indicators["Correlation"]
+    half = 1.959964 / math.sqrt(n - 3)
+    assert r.ci_low == pytest.approx(math.tanh(math.atanh(r.value) - half), abs=0.02)
+    assert r.ci_high == pytest.approx(math.tanh(math.atanh(r.value) + half), abs=0.02)
+    assert r.flagged == (abs(round(r.value, 3)) > 0.4)
+
+
 def test_constant_regressor_gives_no_sobyanin():
     m = matrix([500, 500, 500], [1000] * 3, [[100], [200], [300]])
     r = row(ef.indicator_table(m, replicates=0), "C0").indicators
