@@ -449,7 +449,7 @@ def test_cli_json_shape_csv_and_errors(sim_store, tmp_path):
 
 
 def test_csv_cells_never_become_formulas():
-    from voteaudit.indicators_cli import csv_rows
+    from voteaudit.cli.indicators import csv_rows
 
     row_ = {"area": {"id": "=1+1", "name": "@SUM(A1)"}, "level": "region", "target": "-x", "obs": 3,
             "indicators": {k: {"value": -0.5, "ci_low": None, "ci_high": None, "flagged": False}

@@ -7,9 +7,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from voteaudit.terminal import DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
+from voteaudit.cli.app import app
+from voteaudit.cli.common import (
+    DEFAULT_DB,
+    ContestOpt,
+    DbOpt,
+    JsonOpt,
+    emit,
+    err,
+    handle_errors,
+    out,
+    progress,
+    refuse,
+    safe,
+    store_at,
+)
 
 #: Cells starting with these are written with a leading apostrophe so spreadsheets do not run them.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -48,19 +61,20 @@ def _fmt(c: dict[str, Any], intervals: bool) -> str:
     return text
 
 
+@app.command("indicators")
 @handle_errors
-def indicators_command(
+def indicators(
     source: Annotated[str, typer.Option("--source", help="Source whose table results are summarised.")],
     level: Annotated[str | None, typer.Option(
         "--level", help="Also one row per area of this level (name or depth); default national only.")] = None,
-    contest: Annotated[str | None, typer.Option(
-        "--contest", help="Contest (accepted for uniformity: a store holds one contest for now).")] = None,
+    contest: ContestOpt = None,
     candidate: Annotated[list[str] | None, typer.Option(
         "--candidate", help="Only these candidates (repeat); default every candidate.")] = None,
-    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the table to this CSV file.")] = None,
+    csv_path: Annotated[Path | None, typer.Option(
+        "--csv", metavar="PATH", help="Also write the table to this CSV file.")] = None,
     replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap resamples per area.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same intervals).")] = 0,
-    db: DbOpt = "voteaudit.duckdb",
+    db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """The Election Forensics Toolkit table (Hicken & Mebane; R package EFToolkit): per area and nationally,
@@ -69,14 +83,15 @@ def indicators_command(
     the honest-count value: 4.187, 4.5, 0.2, 0.2, 0, 3; DipT p < 0.05; |Sobyanin| > 1.645; |r| > 0.4).
     A flag is a reason to look closer, not proof of fraud.
     """
-    from voteaudit.cli import _level_name
+    from rich.table import Table
+
+    from voteaudit.cli.analysis import _level_name
     from voteaudit.forensics.eftoolkit import INDICATORS, indicator_table
-    from voteaudit.model import VoteauditError
 
     if replicates < 0:
-        raise VoteauditError(f"--replicates must be 0 or more, not {replicates}")
+        refuse(f"--replicates must be 0 or more, not {replicates}")
     if contest is not None and not as_json:
-        err.print(f"--contest {contest!r}: this store holds one contest; the table is computed for it.")
+        err.print(safe(f"--contest {contest!r}: this store holds one contest; the table is computed for it."))
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"loading {source}")
         m = store.matrix(source)
@@ -95,22 +110,23 @@ def indicators_command(
             with open(csv_path, "w", newline="", encoding="utf-8") as fh:
                 csv.writer(fh).writerows(csv_rows(rows))
         except OSError as exc:
-            raise VoteauditError(f"{csv_path}: cannot write the CSV ({exc.strerror})") from None
+            refuse(f"{csv_path}: cannot write the CSV ({exc.strerror})")
     if as_json:
         emit(rows)
         return
     intervals = out.width >= 150  # the intervals fit under the values only on a wide terminal
-    view = Table(title=f"Election Forensics Toolkit indicators: {source}" + (f" by {lvl}" if lvl else " (national)"),
+    where = f" by {lvl}" if lvl else " (national)"
+    view = Table(title=safe(f"Election Forensics Toolkit indicators: {source}{where}"),
                  caption="* = flagged (EFToolkit rule); "
                          + (f"95 % basic bootstrap intervals (R = {replicates}, seed {seed}) under the values"
                             if intervals else "intervals: widen the terminal, or use --json / --csv"))
     for col in ("area", "target", "Obs", *INDICATORS):
         view.add_column(col, overflow="fold")
     for r in rows:
-        view.add_row(r["area"]["name"], r["target"], f"{r['obs']:,}",
+        view.add_row(safe(r["area"]["name"]), safe(r["target"]), f"{r['obs']:,}",
                      *(_fmt(r["indicators"][k], intervals) for k in INDICATORS))
     out.print(view)
     for note in table.notes:
         err.print(note)
     if csv_path is not None:
-        err.print(f"Wrote {csv_path}.")
+        err.print(safe(f"Wrote {csv_path}."))
