@@ -204,8 +204,14 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         sections.append({"id": "audit", "title": t("au_title"),
                          "html": Markup(env.get_template("_audit.html").render(audits=audits, t=t))})
     if analyse and doc["sources"]:
-        sections = _analyses(store, loaded, doc, env, t,
-                             source or max(doc["sources"], key=lambda s: s["units"])["name"], step, n_boot) + sections
+        chosen = source or max(doc["sources"], key=lambda s: s["units"])["name"]
+        sections = _analyses(store, loaded, doc, env, t, chosen, step, n_boot) + sections
+        step(f"EFToolkit indicators on {chosen}")  # its own section, after forensics
+        from voteaudit.report.indicators import indicators_section
+
+        ind_section, doc["indicators"] = indicators_section(store, loaded[chosen], env, t, replicates=n_boot)
+        sections.insert(next((i + 1 for i, s in enumerate(sections) if s["id"] == "forensics"), len(sections)),
+                        ind_section)
     step("writing data downloads")
     downloads = _write_downloads(loaded, doc, out_dir / "data")
     (out_dir / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n",

@@ -176,3 +176,34 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+# The Election Forensics Toolkit section (report/indicators.py, templates/_indicators.html).
+STRINGS["en"].update({
+    "ind_title": "Election Forensics Toolkit indicators",
+    "ind_note": "The table observers publish (Hicken & Mebane's Election Forensics Toolkit), for source “{source}”: "
+                "nationally, then only the areas where something is flagged, for turnout and the leading candidates. "
+                "Each value has its 95 % bootstrap interval ({replicates} resamples of the tables) below it; the full "
+                "table for every area and candidate comes from “voteaudit indicators”.",
+    "ind_rule": "Flag rule (as the Toolkit): 2BL, LastC, P05s, C05s, Skew and Kurt are flagged when their interval "
+                "excludes the value honest counts would give (4.187, 4.5, 0.2, 0.2, 0 and 3); DipT when its p-value "
+                "is below 0.05; Sobyanin when it exceeds ±1.645; Correlation when |r| > 0.4. At this many areas and "
+                "indicators some flags are expected by chance, and a flag is a reason to look closer, never proof of "
+                "fraud.",
+    "ind_areas": "{flagged} of {areas} areas ({level}) have at least one flagged indicator.",
+    "ind_area": "Area",
+})
+STRINGS["es"].update({
+    "ind_title": "Indicadores del Election Forensics Toolkit",
+    "ind_note": "La tabla que publican los observadores (Election Forensics Toolkit de Hicken y Mebane), para la "
+                "fuente “{source}”: a nivel nacional y luego solo las zonas con alguna alerta, para la participación "
+                "y los candidatos principales. Debajo de cada valor, su intervalo bootstrap del 95 % ({replicates} "
+                "remuestreos de las mesas); la tabla completa sale de «voteaudit indicators».",
+    "ind_rule": "Regla de alerta (la del Toolkit): 2BL, LastC, P05s, C05s, Skew y Kurt se señalan cuando su intervalo "
+                "excluye el valor de un conteo honesto (4,187, 4,5, 0,2, 0,2, 0 y 3); DipT cuando su valor p es menor "
+                "que 0,05; Sobyanin cuando supera ±1,645; Correlation cuando |r| > 0,4. Con tantas zonas e "
+                "indicadores algunas alertas aparecen por azar; una alerta es un motivo para mirar más de cerca, "
+                "nunca una prueba de fraude.",
+    "ind_areas": "{flagged} de {areas} zonas ({level}) tienen al menos un indicador señalado.",
+    "ind_area": "Zona",
+})
