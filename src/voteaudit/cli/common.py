@@ -48,8 +48,9 @@ DbOpt = Annotated[str, typer.Option("--db", help="Store: a DuckDB file path, or 
                                                  "(env VOTEAUDIT_DB).", envvar="VOTEAUDIT_DB", show_envvar=False,
                                     metavar="PATH|URL")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
-ContestOpt = Annotated[str | None, typer.Option("--contest", metavar="NAME",
-                                                help="Contest to analyse (default: the store's only contest).")]
+ContestOpt = Annotated[str | None, typer.Option(
+    "--contest", metavar="NAME",
+    help="The contest to analyse (default: the store's only one; `voteaudit contests` lists them).")]
 
 # Optional extras: the top-level module a missing import names -> the extra that installs it.
 EXTRAS = {"cv2": "scan", "zxingcpp": "scan", "PIL": "scan", "segno": "scan", "pypdfium2": "scan",

@@ -7,7 +7,9 @@ Votes per candidate are the ``total`` count where given, else the sum of the oth
 (election-day, absentee, ...). ``VotersRegistered`` gives registered voters; ballots cast come from
 the election's ``BallotCounts`` (else ``VotersParticipated``); a contest's ``OtherCounts`` give null
 (over-votes) and blank (under-votes). Every contest of the report is read in one pass (one batch
-per contest). Unit keys are the GpUnit ``@id``s, names their ``Name``.
+per contest). Unit keys are the GpUnit ``@id``s, names their ``Name``. Where ``ComposingGpUnitIds``
+do not form a tree (a precinct composes a city and several overlapping districts), no hierarchy is
+assumed: the tables are the reporting GpUnits, at one level.
 Reference: NIST SP 1500-100 Rev. 2, https://doi.org/10.6028/NIST.SP.1500-100r2.
 """
 
@@ -74,7 +76,8 @@ def _contests(doc: dict, origin: str) -> list[tuple[dict, dict, str, str, dict]]
 
 
 CONTEST_TYPES = ("ElectionResults.CandidateContest", "ElectionResults.BallotMeasureContest")
-WRITE_INS = "Write-ins"
+WRITE_INS = "Write-ins"            # OtherCounts.WriteIns: counted, never a candidate
+WRITE_IN_SELECTION = "Write-in"    # a CandidateSelection with IsWriteIn and no candidate: votes for write-ins
 
 
 def read_nist(path: Path, *, sha256: str, store_levels: list[str] | None = None,
@@ -101,12 +104,18 @@ def read_nist(path: Path, *, sha256: str, store_levels: list[str] | None = None,
             raise InputError("GpUnit without @id", file=origin, field=f"GpUnit[{i}]")
         units[gp["@id"]] = gp
     parent: dict[str, str] = {}
+    parents: dict[str, int] = {}
     for gid, gp in units.items():
         for child in gp.get("ComposingGpUnitIds") or []:
             if child not in units:
                 raise InputError(f"unknown GpUnit {child!r}: not declared (no GpUnit has this @id)", file=origin,
                                  field=f"GpUnit[{gid}].ComposingGpUnitIds")
             parent[child] = gid
+            parents[child] = parents.get(child, 0) + 1
+    if any(n > 1 for n in parents.values()):
+        # overlapping districts (a precinct in a city, a state-house and a congressional district ...):
+        # not a tree, so no hierarchy is assumed; the tables are the GpUnits that report counts
+        parent = {}
     contests = _contests(doc, origin)
     if not contests:
         raise InputError("no CandidateContest or BallotMeasureContest in the report", file=origin, field="Election")
@@ -130,7 +139,7 @@ def read_nist(path: Path, *, sha256: str, store_levels: list[str] | None = None,
             sw = f"{where}.ContestSelection[{s}]"
             ids = sel.get("CandidateIds") or []
             label = (" / ".join(cands.get(i, i) for i in ids) or _text(sel.get("Selection"))
-                     or sel.get("@id", f"selection {s + 1}"))
+                     or (WRITE_IN_SELECTION if sel.get("IsWriteIn") else None) or sel.get("@id", f"selection {s + 1}"))
             for v, vc in enumerate(_list(sel, "VoteCounts", origin, sw)):
                 vw = f"{sw}.VoteCounts[{v}]"
                 gid = unit_of(vc.get("GpUnitId"), f"{vw}.GpUnitId")
