@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from voteaudit.ingest.readers import _decode
+from voteaudit.ingest.readers import _decode, load_json
 from voteaudit.model import InputError
 from voteaudit.names import unit_id
 from voteaudit.store.base import Bulletin, BulletinResult
@@ -170,10 +169,7 @@ def read_bulletins(path: Path) -> tuple[list[Bulletin], dict[str, int]]:
     text = (text if enc else data.decode("utf-8")).lstrip("\ufeff")
     universe: dict[str, int] = {}
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", file=origin, row=exc.lineno) from None
+        doc = load_json(text, origin)
         if isinstance(doc, dict) and "bulletins" in doc:
             universe = _universe(doc, origin)
             items = doc["bulletins"]
