@@ -55,7 +55,9 @@ def write_table(path: Path, fmt: str, header: list[str], rows: list[list[object]
                 cols.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
         pq.write_table(pa.Table.from_arrays(cols, names=header), out)
     elif fmt == "jsonl":
-        lines = [json.dumps(dict(zip(header, r, strict=False)), ensure_ascii=False) for r in rows]
+        # written key by key, so a repeated column stays a repeated key
+        lines = ["{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+                                 for k, v in zip(header, r, strict=False)) + "}" for r in rows]
         out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:
         raise ValueError(fmt)
