@@ -392,3 +392,15 @@ def test_boolean_is_not_a_count(fmt, cli, db, tmp_path, loaded):
 
     path = write_table(tmp_path / "bool", fmt, HEADER, [["R1", "D1", "3", 400, 250, 3, True, 1]])
     _rejected(cli, db, path, "boolean 'true'", field="Alice")
+
+
+def test_announced_totals_bounded(cli, db, tmp_path):
+    assert cli("announce", write(tmp_path / "ok.json", '{"name": "first", "results": {"A": 5}}')).exit_code == 0
+    before = store_fingerprint(db)
+    for name, text, message in (
+            ("big.json", '{"name": "b", "results": {"A": 10000000000000000000000000}}', "too large"),
+            ("big.csv", "bulletin,candidate,votes\nb,A," + "9" * 5000 + "\n", "at most 30 digits"),
+            ("int64.csv", "bulletin,candidate,votes\nb,A,9" + "0" * 18 + "\n", "too large")):
+        result = cli("announce", write(tmp_path / name, text))
+        assert result.exit_code != 0 and message in result.stderr and name in result.stderr, result.stderr
+    assert store_fingerprint(db) == before

@@ -30,6 +30,8 @@ from __future__ import annotations
 import re
 
 MAX_COUNT = 1_000_000_000
+# an announced (national) total: larger than any electorate, small enough that sums stay exact in int64
+MAX_TOTAL = 1_000_000_000_000
 
 # Unicode White_Space (PropList.txt), as code point ranges: stripped around every count cell.
 _WS_RANGES = [(0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
