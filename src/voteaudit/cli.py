@@ -631,11 +631,12 @@ def report(
 
 def _register_subapps() -> None:
     from voteaudit.audit_cli import app as audit_app
-    from voteaudit.publish.cli import publish_command, verify_command
+    from voteaudit.publish.cli import keys_app, publish_command, verify_command
     from voteaudit.server.cli import serve_command, users_app
 
     app.command("publish")(publish_command)
     app.command("verify")(verify_command)
+    app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
     app.command("serve")(serve_command)
     app.add_typer(users_app, name="users")
