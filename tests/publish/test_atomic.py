@@ -112,3 +112,12 @@ def test_stale_cleanup_leaves_live_and_foreign_directories(tmp_path):
     (foreign / "keep").write_text("x")
     assert clean_stale(out) == []
     assert live.is_dir() and (foreign / "keep").exists()
+
+
+def test_a_relative_out_is_staged_beside_it(evil_db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "db").mkdir()
+    first = _publish(evil_db, Path("site"))
+    second = _publish(evil_db, Path("site/../site"), title="again")
+    assert verify(tmp_path / "site", root=second["root"]).ok and first["root"] != second["root"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db", "site"]

@@ -29,6 +29,7 @@ hashing loop touches each record from Python.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -259,7 +260,9 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
     """
     if shard_size < 1 or shard_size & (shard_size - 1):
         raise VoteauditError(f"shard size must be a power of two, not {shard_size}")
-    out = Path(out_dir)
+    out = Path(os.path.abspath(out_dir))   # "." or "a/.." get a real name and parent; links are not resolved
+    if not out.name:
+        raise VoteauditError(f"cannot publish into {out_dir}: give a directory below the file-system root")
     staging.check_target(out)
     tmp = staging.make_staging(out)
     try:
@@ -271,7 +274,7 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
     except BaseException:
         staging.discard(tmp)
         raise
-    return {"out": str(out), **result}
+    return {"out": str(Path(out_dir)), **result}
 
 
 def _write_site(store: Store, w: SiteWriter, *, step: Callable[[str], None], title: str, shard_size: int,
