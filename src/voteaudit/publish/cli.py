@@ -136,8 +136,8 @@ def verdict(res: VerifyResult, what: str) -> list[str]:
         return [f"OK: {what} match the release root {res.root} you gave."]
     if res.anchor:
         return [f"OK: {what} match the release, signed by the {key} you gave; release root {res.root}."]
-    return [f"Consistent: {what} match this site's own manifest, and that is all this proves (whoever "
-            "altered the site could have recomputed every hash).",
+    return [f"Consistent (internal consistency only): {what} match this site's own manifest, and that is all "
+            "this proves (whoever altered the site could have recomputed every hash).",
             f"To authenticate it, compare the release root {res.root}"
             + (f" or the signing {key}" if key else "") + " with what the publisher announced, or run "
             "`voteaudit verify DIR --root ROOT` / `--key KEY.pub`."]
