@@ -119,3 +119,35 @@ def test_a_300_character_source_name_publishes(tmp_path):
     assert verify(tmp_path / "site", root=doc["root"]).ok
     summary = json.loads((tmp_path / "site" / "summary.json").read_bytes())
     assert {s["name"] for s in summary["sources"]} == {long, long[:-1] + "y"}
+
+
+def test_safe_names_are_injective_bounded_and_refuse_a_collision():
+    import hashlib
+    import itertools
+
+    from voteaudit.exports import distinct_names, safe_name
+    from voteaudit.model import VoteauditError
+
+    assert safe_name("actas") == "actas"                     # plain names stay readable
+    assert safe_name("x/y") != safe_name("x?y") and safe_name("x/y").startswith("x_y-")
+    assert safe_name("x_y-" + safe_name("x/y")[-8:]) != safe_name("x/y")   # a name posing as a hashed one
+    assert len(safe_name("é" * 300)) <= 49 and len(safe_name("a" * 300)) <= 49
+    assert "/" not in safe_name("../../etc") and not safe_name("..").startswith(".")
+    names = distinct_names(["Actas", "actas", "qr"])          # equal but for case: both get the hashed form
+    assert len({v.lower() for v in names.values()}) == 3 and names["qr"] == "qr"
+    # two names with one slug and the same 8-hex hash prefix (found by brute force): refused, not overwritten
+    seen: dict[str, str] = {}
+    pair = None
+    for k in range(1, 14):
+        for tail in itertools.product("?/!", repeat=k):
+            name = "x" + "".join(tail)
+            h = hashlib.sha256(name.encode()).hexdigest()[:8]
+            if h in seen:
+                pair = (seen[h], name)
+                break
+            seen[h] = name
+        if pair:
+            break
+    assert pair and safe_name(pair[0]) == safe_name(pair[1])
+    with pytest.raises(VoteauditError, match="would share the file name"):
+        distinct_names(list(pair))

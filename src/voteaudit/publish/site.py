@@ -44,14 +44,14 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from voteaudit import __version__
-from voteaudit.exports import csv_table
+from voteaudit.exports import csv_table, distinct_names
 from voteaudit.model import VoteauditError
 from voteaudit.publish import lookup, merkle, staging
 from voteaudit.publish.keys import ALGORITHM, SigningKey
 from voteaudit.publish.manifest import FORMAT, OWN, release_bytes, release_doc, release_root, write_manifest
 from voteaudit.publish.nist_export import write_cdf
 from voteaudit.publish.records import PER_UNIT, RecordSet, collect, join, json_strings, json_text, offsets
-from voteaudit.publish.writer import SiteWriter, compact, safe_name
+from voteaudit.publish.writer import SiteWriter, compact
 from voteaudit.store.base import Store
 
 ASSETS = ("site.css", "common.js", "site.js", "verify.js")
@@ -189,13 +189,14 @@ def write_bulk(w: SiteWriter, store: Store, recs: RecordSet, rec_hex: pa.Array, 
     files = [{"label": "Every record (CSV)", "href": "bulk/records.csv"},
              {"label": "Every record (Parquet)", "href": "bulk/records.parquet"}]
     skipped = []
+    segment = distinct_names([s.name for s in recs.sources])
     for s in recs.sources:
         m = store.matrix(s.name)
         if not (nist if nist is not None else m.n_units <= NIST_AUTO_MAX):
             skipped.append(s.name)
             continue
         gz = nist_gzip if nist_gzip is not None else m.n_units > NIST_GZIP_ABOVE
-        rel = f"bulk/{safe_name(s.name)}.cdf.json" + (".gz" if gz else "")
+        rel = f"bulk/{segment[s.name]}.cdf.json" + (".gz" if gz else "")
         write_cdf(m, labels, w.root / rel, title=title, election_date=election_date, gzipped=gz)
         w.adopt(rel)
         files.append({"label": f"{s.name}: NIST SP 1500-100 CDF JSON" + (" (gzip)" if gz else ""), "href": rel})

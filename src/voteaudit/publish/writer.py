@@ -17,7 +17,8 @@ from typing import Any
 
 from voteaudit.exports import safe_name
 
-__all__ = ["SiteWriter", "check_listed", "check_rel", "compact", "js_literal", "js_safe", "js_safe_bytes", "safe_name"]
+__all__ = ["SiteWriter", "check_listed", "check_rel", "compact", "js_literal", "js_safe", "js_safe_bytes",
+           "safe_name"]
 
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 _BAD_CHARS = re.compile(r"[\\:\x00-\x1f\x7f]")

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from voteaudit.exports import csv_cell, csv_table, safe_name
+from voteaudit.exports import csv_cell, csv_table, distinct_names
 from voteaudit.model import SourceMatrix
 from voteaudit.names import candidate_key
 from voteaudit.report import charts
@@ -67,6 +67,7 @@ def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
 def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_dir: Path) -> list[dict[str, str]]:
     data_dir.mkdir(parents=True, exist_ok=True)
     files = []
+    segment = distinct_names([s["name"] for s in doc["sources"]])
     for s in doc["sources"]:
         m = loaded[s["name"]]
         cols: dict[str, Any] = {"unit": pa.array(m.unit_ids, pa.string())}
@@ -78,7 +79,7 @@ def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_
         for j, c in enumerate(m.candidates):
             cols[c] = pa.array(m.votes[:, j], pa.int64())
         table = pa.table(cols)
-        safe = safe_name(s["name"])   # injective and bounded: "x/y" and "x?y" get different files
+        safe = segment[s["name"]]   # injective and bounded: "x/y" and "x?y" get different files
         pq.write_table(table, data_dir / f"{safe}.parquet")
         pacsv.write_csv(csv_table(table), data_dir / f"{safe}.csv")
         files += [{"label": f"{s['name']} (CSV)", "href": f"data/{safe}.csv"},
