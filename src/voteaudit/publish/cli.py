@@ -72,9 +72,9 @@ def publish_command(
     if doc["nist_skipped"]:
         out.print(f"No NIST CDF export of {', '.join(doc['nist_skipped'])} (large; ask for it with --nist).",
                   markup=False)
-    out.print(f"Release root: {doc['root']}")
+    out.print(f"Release root: {doc['root']}", soft_wrap=True)
     if doc["key_fingerprint"]:
-        out.print(f"Signed by key {doc['key_fingerprint']}")
+        out.print(f"Signed by key {doc['key_fingerprint']}", soft_wrap=True)
     out.print("Announce the release root (or your key's fingerprint) where it cannot be silently edited; check a "
               "copy with `voteaudit verify DIR --root ROOT` (or `--key KEY.pub`).")
 
@@ -114,7 +114,7 @@ def verify_command(
         what = f"table {record}" if record else f"{res.files_checked:,} files and {res.records_checked:,} records"
         if res.ok:
             for line in verdict(res, what):
-                out.print(line, markup=False)
+                out.print(line, markup=False, soft_wrap=True)   # hex digests stay whole, for copying
         else:
             err.print(f"FAILED: {site} differs from its manifest.", markup=False)
             for label, items in (("file changed", res.changed), ("file added", res.added),
@@ -122,7 +122,7 @@ def verify_command(
                                  ("record added", res.records_added), ("record removed", res.records_removed),
                                  ("problem", res.problems)):
                 for item in items[:50]:
-                    err.print(f"  {label}: {item}", markup=False)
+                    err.print(f"  {label}: {item}", markup=False, soft_wrap=True)
                 if len(items) > 50:
                     err.print(f"  ... and {len(items) - 50:,} more ({label})", markup=False)
     if not res.ok:
@@ -165,4 +165,4 @@ def keys_new_command(
         emit(doc)
         return
     out.print(f"Wrote {out_path} (private, mode 0600) and {out_path}.pub.", markup=False)
-    out.print(f"Key fingerprint: {pub.fingerprint}")
+    out.print(f"Key fingerprint: {pub.fingerprint}", soft_wrap=True)
