@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from voteaudit.cli.publish import keys_app, publish_command, verify_command
 from voteaudit.model import VoteauditError
 from voteaudit.publish import publish, verify
-from voteaudit.publish.cli import keys_app, publish_command, verify_command
 from voteaudit.publish.keys import SigningKey, load_public, new_key_pair
 from voteaudit.publish.manifest import OWN
 from voteaudit.store import open_store

@@ -1,17 +1,20 @@
-"""Typer commands ``voteaudit publish``, ``verify`` and ``keys`` (registered by ``voteaudit.cli``)."""
+"""``voteaudit publish``, ``voteaudit verify`` and ``voteaudit keys``: the static, tamper-evident, signed release."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from voteaudit.publish.verify import VerifyResult
-from voteaudit.store import DEFAULT_DB
-from voteaudit.terminal import DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
+from voteaudit.cli.app import app
+from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
+
+if TYPE_CHECKING:
+    from voteaudit.publish.verify import VerifyResult
 
 
+@app.command("publish")
 @handle_errors
 def publish_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the site: empty, or an earlier publication.")],
@@ -79,6 +82,7 @@ def publish_command(
               "copy with `voteaudit verify DIR --root ROOT` (or `--key KEY.pub`).")
 
 
+@app.command("verify")
 @handle_errors
 def verify_command(
     site: Annotated[Path, typer.Argument(help="A directory written by `voteaudit publish`.")],
@@ -166,3 +170,6 @@ def keys_new_command(
         return
     out.print(f"Wrote {out_path} (private, mode 0600) and {out_path}.pub.", markup=False)
     out.print(f"Key fingerprint: {pub.fingerprint}", soft_wrap=True)
+
+
+app.add_typer(keys_app, name="keys")
