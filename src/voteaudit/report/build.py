@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from voteaudit.exports import csv_cell, csv_table, distinct_names
 from voteaudit.model import SourceMatrix
 from voteaudit.names import candidate_key
 from voteaudit.report import charts
@@ -65,6 +67,7 @@ def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
 def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_dir: Path) -> list[dict[str, str]]:
     data_dir.mkdir(parents=True, exist_ok=True)
     files = []
+    segment = distinct_names([s["name"] for s in doc["sources"]])
     for s in doc["sources"]:
         m = loaded[s["name"]]
         cols: dict[str, Any] = {"unit": pa.array(m.unit_ids, pa.string())}
@@ -76,11 +79,9 @@ def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_
         for j, c in enumerate(m.candidates):
             cols[c] = pa.array(m.votes[:, j], pa.int64())
         table = pa.table(cols)
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s["name"])
+        safe = segment[s["name"]]   # injective and bounded: "x/y" and "x?y" get different files
         pq.write_table(table, data_dir / f"{safe}.parquet")
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, data_dir / f"{safe}.csv")
+        pacsv.write_csv(csv_table(table), data_dir / f"{safe}.csv")
         files += [{"label": f"{s['name']} (CSV)", "href": f"data/{safe}.csv"},
                   {"label": f"{s['name']} (Parquet)", "href": f"data/{safe}.parquet"}]
     with open(data_dir / "summary-regions.csv", "w", newline="", encoding="utf-8") as fh:
@@ -89,7 +90,8 @@ def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_
         for s in doc["sources"]:
             for r in s["by_region"]:
                 for c, v in r["totals"].items():
-                    w.writerow([s["name"], r["id"], r["name"], r["units"], r["registered"], c, v, r["shares"][c]])
+                    w.writerow([csv_cell(x) for x in (s["name"], r["id"], r["name"], r["units"], r["registered"], c,
+                                                       v, r["shares"][c])])
     files.append({"label": "Totals by region, every source (CSV)", "href": "data/summary-regions.csv"})
     return files
 
