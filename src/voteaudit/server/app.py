@@ -111,11 +111,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return pages.render("error.html", exc.status_code, status=exc.status_code, message=exc.detail)
+        return pages.error_page(exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": [{k: e.get(k) for k in ("loc", "msg", "type")} for e in exc.errors()]},
-                            status_code=422)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = [{k: e.get(k) for k in ("loc", "msg", "type")} for e in exc.errors()]
+        if request.url.path.startswith("/api"):
+            return JSONResponse({"detail": detail}, status_code=422)
+        return pages.error_page(422, "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail))
 
     return app
