@@ -125,6 +125,8 @@ def _store_json(request: Request, user: User, doc: dict[str, Any]) -> JSONRespon
         if not (unit in m.unit_set and m.depth(unit) == len(m.levels)) and not subs.unit_exists(
                 conn, unit, len(m.levels)):
             raise HTTPException(422, not_a_table(m, unit))
+        if not user.covers(unit):
+            raise HTTPException(403, f"table {unit!r} is outside your region {user.scope!r}")
         try:
             outcome = subs.submit_results(conn, user, doc, quota=settings.quota)
         except subs.QuotaExceeded as exc:
