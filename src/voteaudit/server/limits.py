@@ -7,8 +7,8 @@ and slow headers timed out, oversized headers refused.
   chunked POST costs at most one limit's worth of memory. A body whose next chunk does not arrive
   within ``read_timeout`` seconds, or that is not complete within ``body_timeout``, is a 408. Both
   answers close the connection (the rest of the body is never read).
-* :class:`GuardedHttpTools` (the uvicorn protocol ``voteaudit serve`` uses) closes a connection whose
-  request line and headers are not complete ``header_timeout`` seconds after its first byte (or
+* :class:`GuardedHttpTools` / :class:`GuardedH11` (the uvicorn protocols ``voteaudit serve`` uses)
+  close a connection whose request line and headers are not complete ``header_timeout`` seconds after its first byte (or
   after the connection opened), and answers 431 to headers over ``max_header_bytes``: uvicorn
   itself has no header timeout, so slow-header clients ("slowloris") would otherwise hold their
   connections for ever.
@@ -111,32 +111,33 @@ async def refuse(send: Any, status: int, detail: str) -> None:
 
 # -- the connection level (uvicorn) --------------------------------------------------------------------------
 
-def _guarded():  # -> type: the protocol class, built lazily (httptools is part of the server extra)
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+def _guarded(base: type) -> type:
+    """``base`` (uvicorn's httptools or h11 protocol) with a header timeout and a header size limit.
 
+    Both protocols create a new ``cycle`` when a request's headers are complete: the timer runs from
+    the connection (or the first byte after a response) until then.
+    """
     from voteaudit.server.config import Settings
 
     settings = Settings.from_env()
 
-    class Guarded(HttpToolsProtocol):
-        """uvicorn's httptools protocol with a header timeout and a header size limit."""
-
+    class Guarded(base):  # type: ignore[misc, valid-type]
         header_timeout = settings.header_timeout
         max_header_bytes = settings.max_header_bytes
 
         def connection_made(self, transport: Any) -> None:   # type: ignore[override]
-            super().connection_made(transport)
-            self._header_bytes = 0
             self._header_timer: asyncio.TimerHandle | None = None
+            self._header_bytes = 0
+            super().connection_made(transport)
             self._arm()
 
         def _arm(self) -> None:
-            if getattr(self, "_header_timer", None) is None:
+            if self._header_timer is None:
                 self._header_bytes = 0
                 self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
 
         def _disarm(self) -> None:
-            timer, self._header_timer = getattr(self, "_header_timer", None), None
+            timer, self._header_timer = self._header_timer, None
             if timer is not None:
                 timer.cancel()
 
@@ -153,40 +154,50 @@ def _guarded():  # -> type: the protocol class, built lazily (httptools is part 
             self.transport.close()
 
         def data_received(self, data: bytes) -> None:
-            if self._header_timer is not None:
-                self._header_bytes += len(data)
-                if self._header_bytes > self.max_header_bytes + 8192:   # headers + the request line
-                    self._disarm()
-                    self._reply_and_close(431, b"request headers too large")
-                    return
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete:    # these bytes begin a request's headers
+                self._arm()
             super().data_received(data)
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._arm()
-
-        def on_headers_complete(self) -> None:
-            self._disarm()
-            super().on_headers_complete()
+            if self._header_timer is None:
+                return
+            if self.cycle is not cycle and self.cycle is not None:    # headers complete: a request began
+                self._disarm()
+                return
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes + 8192 and not self.transport.is_closing():
+                self._disarm()                                       # (+ the request line)
+                self._reply_and_close(431, b"request headers too large")
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
 
+    Guarded.__name__ = Guarded.__qualname__ = "Guarded" + base.__name__
     return Guarded
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def _class(name: str) -> type:
+    if name not in _CLASSES:
+        if name == "httptools":
+            from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+        else:
+            from uvicorn.protocols.http.h11_impl import H11Protocol as base
+        _CLASSES[name] = _guarded(base)
+    return _CLASSES[name]
 
 
 class GuardedHttpTools:
     """Importable name for uvicorn's ``http=`` option (``voteaudit.server.limits:GuardedHttpTools``)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        return _class()(*args, **kwargs)
+        return _class("httptools")(*args, **kwargs)
 
 
-_CLASS: list[type] = []
+class GuardedH11:
+    """The same over h11 (when httptools is not installed)."""
 
-
-def _class() -> type:
-    if not _CLASS:
-        _CLASS.append(_guarded())
-    return _CLASS[0]
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        return _class("h11")(*args, **kwargs)

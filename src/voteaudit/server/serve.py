@@ -33,17 +33,26 @@ def log_config(access_log: bool) -> dict[str, Any]:
     return config
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
-    """Serve ``create_app(settings)`` with uvicorn until interrupted (settings reach workers by environment)."""
+def run(settings: Settings, *, host: str, port: int, workers: int = 1, access_log: bool = False,
+        protocol: str | None = None) -> None:
+    """Serve ``create_app(settings)`` with uvicorn until interrupted (settings reach workers by environment).
+
+    ``protocol``: "httptools" (the default when installed) or "h11", each with the header guard.
+    """
     import uvicorn
 
-    try:
-        import httptools  # noqa: F401
-        http: Any = "voteaudit.server.limits:GuardedHttpTools"
-    except ImportError:  # pragma: no cover - the server extra brings httptools
-        http = "h11"      # header size still bounded (h11_max_incomplete_event_size), no header timeout
+    if protocol is None:
+        try:
+            import httptools  # noqa: F401
+            protocol = "httptools"
+        except ImportError:  # the server extra brings httptools
+            protocol = "h11"
+    http = {"httptools": "voteaudit.server.limits:GuardedHttpTools", "h11": "voteaudit.server.limits:GuardedH11"}[
+        protocol]
     settings.to_env()
     uvicorn.run("voteaudit.server.app:create_app", factory=True, host=host, port=port, workers=workers,
                 http=http, access_log=access_log, log_level=None, log_config=log_config(access_log),
                 timeout_keep_alive=settings.keep_alive, limit_concurrency=settings.max_connections,
-                h11_max_incomplete_event_size=settings.max_header_bytes, timeout_graceful_shutdown=5)
+                # h11's own bound, above ours (one socket read further) so that ours answers, with a 431
+                h11_max_incomplete_event_size=settings.max_header_bytes + 8192 + 256 * 1024,
+                timeout_graceful_shutdown=5)
