@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,49 +33,21 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "server"))
 MB = 2**20
 
+from server_data import bomb_png, read_all, start_server  # noqa: E402 - tests/server is on the path
+
 
 def prepare(pg: str) -> tuple[str, str, str, list[str]]:
     """A fresh schema with the demo's actas source and one observer; (url, schema, token, table ids)."""
-    from voteaudit.demo import demo_file
-    from voteaudit.ingest import ingest_file, load_mapping
-    from voteaudit.server.db import connect, ensure_schema
-    from voteaudit.server.users import add_user
-    from voteaudit.store import open_store
+    from bench_server import prepare as prepare_demo
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    url = f"{pg}{'&' if '?' in pg else '?'}options={quote(f'-csearch_path={schema}')}"
-    with open_store(url) as store:
-        ingest_file(store, demo_file("actas.csv.gz"), load_mapping(demo_file("actas.toml")), source="actas",
-                    kind="independent")
-        units = store.matrix("actas").unit_ids.tolist()
-    ensure_schema(url)
-    with connect(url) as conn:
-        token = add_user(conn, "attacker", "observer")[1]
-    return url, schema, token, units
+    url, schema, tokens, units = prepare_demo(pg, 1)
+    return url, schema, tokens[0], units
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen:
-    code = ("from voteaudit.server.serve import run; from voteaudit.server.config import Settings; "
-            f"run(Settings(db={url!r}, refresh=1.0), host='127.0.0.1', port={port})")
-    fh = log.open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=fh, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("server did not start:\n" + log.read_text())
 
 
 class Sampler(threading.Thread):
@@ -171,19 +142,12 @@ def gigabyte_post(port: int, token: str, *, upload: bool) -> dict:
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass
         refused_after = time.perf_counter() - t
-        reply = b""
-        try:
-            while part := s.recv(65536):
-                reply += part
-        except (TimeoutError, ConnectionResetError):
-            pass
+        reply = read_all(s, 10)
     return {"status_line": reply.split(b"\r\n", 1)[0].decode(errors="replace"), "mb_sent": round(sent / MB, 1),
             "refused_after_s": round(refused_after, 2)}
 
 
 def bomb_upload(port: int, token: str, url: str) -> dict:
-    from server_data import bomb_png
-
     data = bomb_png(11_000, 10_000)
     base = f"http://127.0.0.1:{port}"
     r = httpx.post(base + "/api/submissions", files={"image": ("acta.png", data, "image/png")},
@@ -255,7 +219,9 @@ def main() -> None:
     port = free_port()
     log = HERE / "_data" / "bench_server_limits.log"
     log.parent.mkdir(exist_ok=True)
-    proc = start_server(url, port, log)
+    code = ("from voteaudit.server.serve import run; from voteaudit.server.config import Settings; "
+            f"run(Settings(db={url!r}, refresh=1.0), host='127.0.0.1', port={port})")
+    proc = start_server(code, port, log)
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as c:   # warm the read model and a few pages

@@ -74,3 +74,37 @@ def bomb_png(width: int, height: int) -> bytes:
     idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)   # 1-bit greyscale
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def start_server(code: str, port: int, log: Path, timeout: float = 120):  # -> subprocess.Popen
+    """Run ``python -c code`` (a server on 127.0.0.1:``port``) with its output in ``log``; wait for /api/health."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with log.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=fh, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start: " + log.read_text())
+
+
+def read_all(sock, timeout: float) -> bytes:
+    """Everything ``sock`` receives until it closes or is silent for ``timeout`` seconds."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return data

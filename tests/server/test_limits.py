@@ -4,10 +4,7 @@ off, image bombs refused before decoding and decoded only in a capped child proc
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from server_data import auth, bomb_png
+from server_data import auth, bomb_png, read_all, start_server
 
 from voteaudit.server.decoder import Decoder, Limits
 from voteaudit.server.worker import run_once
@@ -151,33 +148,10 @@ def server(request: pytest.FixtureRequest, pg_url: str, tokens: dict[str, str], 
     code = ("from voteaudit.server.serve import run; from voteaudit.server.config import Settings; "
             f"run(Settings(db={pg_url!r}, worker=False, header_timeout=1.0, read_timeout=1.0), "
             f"host='127.0.0.1', port={port}, access_log=True, protocol={request.param!r})")
-    with log.open("wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=fh, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + log.read_text())
+    proc = start_server(code, port, log, timeout=60)
     yield port, log
     proc.terminate()
     proc.wait(10)
-
-
-def read_all(sock: socket.socket, timeout: float) -> bytes:
-    sock.settimeout(timeout)
-    data = b""
-    try:
-        while chunk := sock.recv(65536):
-            data += chunk
-    except (TimeoutError, ConnectionResetError):
-        pass
-    return data
 
 
 def test_slow_and_huge_headers_are_cut_off(server) -> None:

@@ -151,7 +151,7 @@ def rotate_user(conn: psycopg.Connection, name: str, *, expires_days: int | None
 
 
 def read_roster(path: Path) -> list[tuple[int, str, str, str | None]]:
-    """(row, name, role, scope) of each user of a roster CSV (columns name, role, optional scope).
+    """(row, name, role, scope) of each user of a roster CSV (columns name, role, optional scope or region).
 
     InputError names the file, row and field of the first problem (a duplicate name included).
     """
@@ -167,7 +167,7 @@ def read_roster(path: Path) -> list[tuple[int, str, str, str | None]]:
     except csv.Error as exc:
         raise InputError(f"not a readable CSV file ({exc})", file=file) from None
     reader = iter(lines)
-    header = [h.strip().lower() for h in next(reader, [])]
+    header = [{"region": "scope"}.get(h.strip().lower(), h.strip().lower()) for h in next(reader, [])]
     for needed in ("name", "role"):
         if needed not in header:
             raise InputError(f"the header needs a {needed!r} column (columns: name, role, optional scope)",
