@@ -118,6 +118,27 @@ def test_decoder_memory_is_capped_and_it_recovers(bomb: bytes) -> None:
         decoder.close()
 
 
+def test_decoder_cpu_is_capped_per_upload() -> None:
+    """A file that needs more CPU than the limit kills only the child (SIGXCPU), which is replaced."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = Image.fromarray((np.random.default_rng(0).random((3000, 3000)) > 0.5).astype(np.uint8) * 255)
+    buf = io.BytesIO()
+    noise.save(buf, "PNG")
+    decoder = Decoder(Limits(cpu_seconds=1))
+    try:
+        doc, error, _ = decoder.decode(buf.getvalue(), "noise.png")
+        assert doc is None and "SIGXCPU: the file needs more than 1 s of CPU" in error
+        small = io.BytesIO()
+        Image.new("L", (200, 200), 255).save(small, "PNG")
+        assert decoder.decode(small.getvalue(), "blank.png")[1] == "no QR code found"
+    finally:
+        decoder.close()
+
+
 def test_bomb_upload_becomes_unreadable(make_client, tokens: dict[str, str], pg_url: str, bomb: bytes) -> None:
     client = make_client()
     r = client.post("/api/submissions", files={"image": ("acta.png", bomb, "image/png")}, headers=auth(tokens["ana"]))
