@@ -160,15 +160,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(params=["h11", "httptools"])
+@pytest.fixture(params=["h11", "cli"])
 def server(request: pytest.FixtureRequest, pg_url: str, tokens: dict[str, str], tmp_path: Path):
-    if request.param == "httptools":
-        pytest.importorskip("httptools")
+    """The real server: over h11, or as ``voteaudit serve`` starts it (httptools when installed)."""
     port = free_port()
     log = tmp_path / "server.log"
-    code = ("from voteaudit.server.serve import run; from voteaudit.server.config import Settings; "
-            f"run(Settings(db={pg_url!r}, worker=False, header_timeout=1.0, read_timeout=1.0), "
-            f"host='127.0.0.1', port={port}, access_log=True, protocol={request.param!r})")
+    if request.param == "cli":
+        code = ("from voteaudit.server.cli import serve_command; "
+                f"serve_command(db={pg_url!r}, port={port}, access_log=True, header_timeout=1.0)")
+    else:
+        code = ("from voteaudit.server.serve import run; from voteaudit.server.config import Settings; "
+                f"run(Settings(db={pg_url!r}, worker=False, header_timeout=1.0), "
+                f"host='127.0.0.1', port={port}, access_log=True, protocol='h11')")
     proc = start_server(code, port, log, timeout=60)
     yield port, log
     proc.terminate()

@@ -55,7 +55,7 @@ def serve_command(
         settings = Settings(db=db, source=source, quota=quota, rate=rate, burst=max(1, int(rate * 2)),
                             max_upload=max_upload, header_timeout=header_timeout, max_connections=max_connections,
                             max_pixels=max_pixels, decode_memory=decode_memory << 20)
-        if not settings.writable and not __import__("pathlib").Path(db).exists():
+        if not settings.writable and not Path(db).exists():
             raise StoreError(f"{db}: no such store (ingest data first, or give --db postgresql://...)")
         mode = "read-write" if settings.writable else "read-only (DuckDB: submissions need PostgreSQL)"
         err.print(f"voteaudit serving on http://{host}:{port} with {workers} worker(s), {mode}")

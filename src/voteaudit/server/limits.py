@@ -8,10 +8,10 @@ and slow headers timed out, oversized headers refused.
   within ``read_timeout`` seconds, or that is not complete within ``body_timeout``, is a 408. Both
   answers close the connection (the rest of the body is never read).
 * :class:`GuardedHttpTools` / :class:`GuardedH11` (the uvicorn protocols ``voteaudit serve`` uses)
-  close a connection whose request line and headers are not complete ``header_timeout`` seconds after its first byte (or
-  after the connection opened), and answers 431 to headers over ``max_header_bytes``: uvicorn
-  itself has no header timeout, so slow-header clients ("slowloris") would otherwise hold their
-  connections for ever.
+  close a connection whose request line and headers are not complete ``header_timeout`` seconds
+  after its first byte (or after the connection opened), and answer 431 to headers over
+  ``max_header_bytes``: uvicorn itself has no header timeout, so slow-header clients ("slowloris")
+  would otherwise hold their connections for ever.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ async def refuse(send: Any, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close")]})
+        (b"connection", b"close"), (b"x-content-type-options", b"nosniff")]})
     await send({"type": "http.response.body", "body": body})
 
 
