@@ -30,6 +30,7 @@ def log_config(access_log: bool) -> dict[str, Any]:
     config["loggers"]["uvicorn"]["level"] = "WARNING"
     config["loggers"]["uvicorn.error"]["level"] = "WARNING"
     config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"   # beside the server's other messages
     return config
 
 
