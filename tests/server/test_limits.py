@@ -166,7 +166,7 @@ def server(request: pytest.FixtureRequest, pg_url: str, tokens: dict[str, str], 
     port = free_port()
     log = tmp_path / "server.log"
     if request.param == "cli":
-        code = ("from voteaudit.server.cli import serve_command; "
+        code = ("from voteaudit.cli.server import serve_command; "
                 f"serve_command(db={pg_url!r}, port={port}, access_log=True, header_timeout=1.0)")
     else:
         code = ("from voteaudit.server.serve import run; from voteaudit.server.config import Settings; "

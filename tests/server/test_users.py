@@ -9,17 +9,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import typer
 from fastapi.testclient import TestClient
 from server_data import CANDIDATES, auth
 from test_defects import login
 from typer.testing import CliRunner
 
-from voteaudit.server.cli import users_app
+from voteaudit.cli import app
 
-app = typer.Typer()
-app.add_typer(users_app, name="users")
-app.command("noop", hidden=True)(lambda: None)
 UNIT = "1.1.13.10113042.1"
 OTHER = "2.3.1.20301001.1"
 GOOD = {"unit": UNIT, "results": {CANDIDATES[0]: 100, CANDIDATES[1]: 250}}

@@ -24,8 +24,7 @@ log = logging.getLogger("voteaudit.server.worker")
 
 def decode_next(store: PostgresStore, decoder: Decoder) -> bool:
     """Decode one waiting upload (in ``decoder``'s child process); False when there was none."""
-    conn = store.conn
-    with conn.transaction():
+    with store.transaction() as conn:
         row = conn.execute("SELECT s.submission_id, u.data, u.filename, w.scope FROM submissions s JOIN uploads u "
                            "USING (upload_id) JOIN users w ON w.user_id = s.user_id WHERE s.status = 'decoding' "
                            "ORDER BY s.submission_id LIMIT 1 FOR UPDATE OF s SKIP LOCKED").fetchone()

@@ -1,24 +1,26 @@
-"""``voteaudit serve`` and ``voteaudit users``: Typer commands the main CLI registers.
-
-    app.command("serve")(serve_command)
-    app.add_typer(users_app, name="users")
-"""
+"""``voteaudit serve`` and ``voteaudit users``: the API server and its users (PostgreSQL store)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from voteaudit.model import StoreError
-from voteaudit.store import DEFAULT_DB
-from voteaudit.terminal import DbOpt, JsonOpt, emit, err, out, run_guarded
+from voteaudit.cli.app import app
+from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, err, handle_errors, is_server_url, out, refuse
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import psycopg
 
 users_app = typer.Typer(help="Server users: observers submit sheets, reviewers resolve disputes, admins both.",
                         no_args_is_help=True)
 
 
+@app.command("serve")
+@handle_errors
 def serve_command(
     db: DbOpt = DEFAULT_DB,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -46,41 +48,44 @@ def serve_command(
     need `--db postgresql://...`). Open /docs for the API, / for the public pages. Bodies are
     limited while they stream (uploads: --max-upload; anything else: 64 KiB), slow headers and
     bodies time out, and photos are decoded in a separate process under --max-pixels and
-    --decode-memory (see voteaudit/server/serve.py for every limit).
+    --decode-memory (voteaudit/server/serve.py lists every limit).
     """
     from voteaudit.server.config import Settings
     from voteaudit.server.serve import run
 
-    def body() -> None:
-        settings = Settings(db=db, source=source, quota=quota, rate=rate, burst=max(1, int(rate * 2)),
-                            max_upload=max_upload, header_timeout=header_timeout, max_connections=max_connections,
-                            max_pixels=max_pixels, decode_memory=decode_memory << 20)
-        if not settings.writable and not Path(db).exists():
-            raise StoreError(f"{db}: no such store (ingest data first, or give --db postgresql://...)")
-        mode = "read-write" if settings.writable else "read-only (DuckDB: submissions need PostgreSQL)"
-        err.print(f"voteaudit serving on http://{host}:{port} with {workers} worker(s), {mode}")
-        run(settings, host=host, port=port, workers=workers, access_log=access_log)
-
-    run_guarded(body)
+    settings = Settings(db=db, source=source, quota=quota, rate=rate, burst=max(1, int(rate * 2)),
+                        max_upload=max_upload, header_timeout=header_timeout, max_connections=max_connections,
+                        max_pixels=max_pixels, decode_memory=decode_memory << 20)
+    if not settings.writable and not Path(db).exists():
+        refuse(f"{db}: no such store (ingest data first, or give --db postgresql://...)")
+    mode = "read-write" if settings.writable else "read-only (DuckDB: submissions need PostgreSQL)"
+    err.print(f"voteaudit serving on http://{host}:{port} with {workers} worker(s), {mode}")
+    run(settings, host=host, port=port, workers=workers, access_log=access_log)
 
 
-def _server_db(db: str):  # -> psycopg.Connection, with the server's tables in place
-    if not db.startswith(("postgresql://", "postgres://")):
-        raise StoreError("users live in the server store: give --db postgresql://...")
+def server_db(db: str) -> psycopg.Connection:
+    """A connection to the server store ``db``, with the server's tables in place."""
+    if not is_server_url(db):
+        refuse("users live in the server store: give --db postgresql://...")
     from voteaudit.server.db import connect, ensure_schema
 
     ensure_schema(db)
     return connect(db)
 
 
-def _expiry(expires_at) -> str:
+def expiry(expires_at: datetime | None) -> str:
     return f"expires {expires_at:%Y-%m-%d %H:%M %Z}" if expires_at else "never expires"
+
+
+def iso(expires_at: datetime | None) -> str | None:
+    return expires_at.isoformat() if expires_at else None
 
 
 ExpiresOpt = Annotated[int | None, typer.Option("--expires", metavar="DAYS", help="Token valid for DAYS days.")]
 
 
 @users_app.command("add")
+@handle_errors
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (unique).")],
     role: Annotated[str, typer.Option("--role", help="observer, reviewer or admin.")],
@@ -91,57 +96,50 @@ def users_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a user and print their token (shown once: only its hash is stored)."""
-    def body() -> None:
-        from voteaudit.server.users import add_user
+    from voteaudit.server.users import add_user
 
-        with _server_db(db) as conn:
-            user, token = add_user(conn, name, role, expires_days=expires, scope=scope)
-            expires_at = conn.execute("SELECT expires_at FROM users WHERE user_id = %s", [user.user_id]).fetchone()[0]
-        if as_json:
-            emit({"name": user.name, "role": user.role, "id": user.user_id, "token": token, "scope": user.scope,
-                  "expires_at": expires_at.isoformat() if expires_at else None})
-        else:
-            out.print(f"user {user.name} ({user.role}) created, {_expiry(expires_at)}; token (shown once): {token}")
-
-    run_guarded(body)
+    with server_db(db) as conn:
+        user, token = add_user(conn, name, role, expires_days=expires, scope=scope)
+        expires_at = conn.execute("SELECT expires_at FROM users WHERE user_id = %s", [user.user_id]).fetchone()[0]
+    if as_json:
+        emit({"name": user.name, "role": user.role, "id": user.user_id, "token": token, "scope": user.scope,
+              "expires_at": iso(expires_at)})
+    else:
+        out.print(f"user {user.name} ({user.role}) created, {expiry(expires_at)}; token (shown once): {token}")
 
 
 @users_app.command("revoke")
+@handle_errors
 def users_revoke(name: Annotated[str, typer.Argument(help="User name.")], db: DbOpt = DEFAULT_DB,
                  as_json: JsonOpt = False) -> None:
     """Disable a user's token now and end their sessions (their submissions are kept)."""
-    def body() -> None:
-        from voteaudit.server.users import revoke_user
+    from voteaudit.server.users import revoke_user
 
-        with _server_db(db) as conn:
-            user = revoke_user(conn, name)
-        if as_json:
-            emit({"name": user.name, "revoked": True})
-        else:
-            out.print(f"user {user.name} revoked: their token and sessions no longer work")
-
-    run_guarded(body)
+    with server_db(db) as conn:
+        user = revoke_user(conn, name)
+    if as_json:
+        emit({"name": user.name, "revoked": True})
+    else:
+        out.print(f"user {user.name} revoked: their token and sessions no longer work")
 
 
 @users_app.command("rotate")
+@handle_errors
 def users_rotate(name: Annotated[str, typer.Argument(help="User name.")], db: DbOpt = DEFAULT_DB,
                  expires: ExpiresOpt = None, as_json: JsonOpt = False) -> None:
     """Give a user a new token (printed once); the old token and its sessions stop working."""
-    def body() -> None:
-        from voteaudit.server.users import rotate_user
+    from voteaudit.server.users import rotate_user
 
-        with _server_db(db) as conn:
-            issued = rotate_user(conn, name, expires_days=expires)
-        if as_json:
-            emit({"name": issued.user.name, "token": issued.token,
-                  "expires_at": issued.expires_at.isoformat() if issued.expires_at else None})
-        else:
-            out.print(f"user {issued.user.name}: new token, {_expiry(issued.expires_at)} (shown once): {issued.token}")
-
-    run_guarded(body)
+    with server_db(db) as conn:
+        issued = rotate_user(conn, name, expires_days=expires)
+    if as_json:
+        emit({"name": issued.user.name, "token": issued.token, "expires_at": iso(issued.expires_at)})
+    else:
+        out.print(f"user {issued.user.name}: new token, {expiry(issued.expires_at)} (shown once): {issued.token}")
 
 
 @users_app.command("import")
+@handle_errors
 def users_import(
     roster: Annotated[Path, typer.Argument(help="CSV with columns name, role and optionally scope (a region id).")],
     db: DbOpt = DEFAULT_DB,
@@ -152,19 +150,16 @@ def users_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Create every user of a roster in one transaction (all or none) and write their tokens to a file."""
-    def body() -> None:
-        from voteaudit.server.users import import_roster
+    from voteaudit.server.users import import_roster
 
-        target = tokens_out or roster.with_name(roster.stem + "-tokens.csv")
-        with _server_db(db) as conn:
-            issued = import_roster(conn, roster, target, expires_days=expires)
-        roles: dict[str, int] = {}
-        for i in issued:
-            roles[i.user.role] = roles.get(i.user.role, 0) + 1
-        if as_json:
-            emit({"created": len(issued), "roles": roles, "tokens_file": str(target)})
-        else:
-            out.print(f"{len(issued)} users created ({', '.join(f'{n} {r}' for r, n in sorted(roles.items()))}); "
-                      f"tokens in {target} (readable by you only)")
-
-    run_guarded(body)
+    target = tokens_out or roster.with_name(roster.stem + "-tokens.csv")
+    with server_db(db) as conn:
+        issued = import_roster(conn, roster, target, expires_days=expires)
+    roles: dict[str, int] = {}
+    for i in issued:
+        roles[i.user.role] = roles.get(i.user.role, 0) + 1
+    if as_json:
+        emit({"created": len(issued), "roles": roles, "tokens_file": str(target)})
+    else:
+        out.print(f"{len(issued)} users created ({', '.join(f'{n} {r}' for r, n in sorted(roles.items()))}); "
+                  f"tokens in {target} (readable by you only)")
