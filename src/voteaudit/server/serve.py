@@ -19,6 +19,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import uvicorn  # at the top: a missing server extra is reported before anything is printed
+
 from voteaudit.server.config import Settings
 
 
@@ -40,8 +42,6 @@ def run(settings: Settings, *, host: str, port: int, workers: int = 1, access_lo
 
     ``protocol``: "httptools" (the default when installed) or "h11", each with the header guard.
     """
-    import uvicorn
-
     if protocol is None:
         try:
             import httptools  # noqa: F401
