@@ -7,6 +7,8 @@ method whose address space is capped (``RLIMIT_AS``) and whose CPU time per uplo
 (``RLIMIT_CPU``, re-armed per task); Pillow's own decompression-bomb guard is set to the same pixel
 limit. A child that runs out of memory, exceeds its time or crashes on a malformed file takes only
 itself down: the upload is marked unreadable with the reason, and a fresh child serves the next one.
+The child answers in JSON of bounded size (never pickle), so even a child subverted by a hostile
+file cannot make the server run code.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 Outcome = tuple[dict[str, Any] | None, str | None, dict[str, Any]]   # (canonical numbers, error, details)
 MAX_PDF_PAGES = 20
+MAX_REPLY = 1024 * 1024   # bytes of a decoder's answer
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ def _child(conn_in: Connection, conn_out: Connection, limits: dict[str, int]) ->
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     while True:
         try:
-            data, filename = conn_in.recv()
+            filename = json.loads(conn_in.recv_bytes())["filename"]
+            data = conn_in.recv_bytes()
         except EOFError:
             return
         used = resource.getrusage(resource.RUSAGE_SELF)
@@ -130,7 +134,7 @@ def _child(conn_in: Connection, conn_out: Connection, limits: dict[str, int]) ->
         except Exception as exc:  # noqa: BLE001 - any failure on a hostile file is that file's error
             result = ("error", f"cannot decode the file: {type(exc).__name__}: {exc}")
         del data
-        conn_out.send(result)
+        conn_out.send_bytes(json.dumps(result, ensure_ascii=False).encode())
 
 
 class Decoder:
@@ -171,13 +175,15 @@ class Decoder:
                 self._start()
             assert self._send is not None and self._recv is not None
             try:
-                self._send.send((data, filename))
+                self._send.send_bytes(json.dumps({"filename": filename}).encode())
+                self._send.send_bytes(data)
                 # CPU is capped in the child; the wall clock here (start-up, a stalled child) with margin
                 if self._recv.poll(self.limits.cpu_seconds * 2 + 30):
-                    kind, value = self._recv.recv()
-                    return (value if kind == "ok" else (None, value, {"images": []}))
+                    # JSON, never pickle, from the process that handled the hostile file; size bounded
+                    kind, value = json.loads(self._recv.recv_bytes(MAX_REPLY))
+                    return tuple(value) if kind == "ok" else (None, value, {"images": []})
                 reason = "decoding timed out"
-            except (EOFError, OSError):
+            except (EOFError, OSError, ValueError):
                 reason = "the decoder stopped"
             code = self._stop()
             if code is not None and code < 0:
