@@ -165,19 +165,26 @@ def _measure_bravo(contest, alpha: float, sampled: list[str], audited: dict[str,
     per = bravo_m.risks(contest, counts)
     risk = float(per.max()) if per.size else 1.0
     risks = {lab: float(p) for lab, p in zip(labels, per, strict=True)}
+    names = contest.candidates
+    note = ""
+    dead = bravo_m.impossible(contest, counts)
     if risk <= alpha and not pending:
         verdict, nxt = "confirmed", 0
+    elif dead:   # Arlo compute_risk: risk 1.0, not finished; no later sample can change that
+        nxt = contest.ballots
+        verdict = "pending" if pending else "full_hand_count"
+        note = (f"the sample holds votes against a winner for a side reported with none ({', '.join(dead)}): "
+                "BRAVO can never confirm this outcome; count every ballot. ")
     else:
         nxt = max(bravo_m.asn(alpha, contest, counts), 0)
         verdict = "pending" if pending else (
             "full_hand_count" if len(sampled) + nxt >= contest.ballots else "escalate")
-    names = contest.candidates
     report = [{"unit": u, "times_drawn": c,
                "audited": dict(zip(names, audited[u].tolist(), strict=True)) if u in audited else None}
               for u, c in drawn.items()]
     tallied = ", ".join(f"{c}={int(v)}" for c, v in zip(names, counts, strict=True))
     return AuditStatus("bravo", alpha, risk, verdict, len(sampled), len(set(sampled) & audited.keys()),
-                       int(nxt), risks, pending, report, notes=f"sampled ballots tallied: {tallied}")
+                       int(nxt), risks, pending, report, notes=f"{note}sampled ballots tallied: {tallied}")
 
 
 def _report(contest, unit_ids: np.ndarray, votes: np.ndarray, pos: np.ndarray, audited: dict[str, np.ndarray],

@@ -147,10 +147,8 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
     prob: float | None = None
     sizes: dict[str, int | None] = {str(q): None for q in PROBABILITIES}
     if not full and method == "bravo":
-        pw, pl, _, _ = bravo_m.binding_shares(contest)
-        prob = bravo_m.probability_one_round(alpha, pw, pl, 0, 0, size)
-        for q in PROBABILITIES:
-            sizes[str(q)] = min(bravo_m.sample_size_for_probability(alpha, pw, pl, 0, 0, q), contest.ballots)
+        prob = bravo_m.prob_one_round(alpha, contest, size)
+        sizes = {**sizes, **bravo_m.quantile_sizes(alpha, contest, PROBABILITIES)}
     elif not full:
         n_max = int(min(max(3 * size, size + 30), 6000))
         p = _simulated_risk(method, contest, votes, ballots, n_max, reps, o1_rate, o2_rate, seed)
