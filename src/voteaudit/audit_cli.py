@@ -51,43 +51,152 @@ def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise VoteauditError(str(exc)) from None
 
 
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _when(text: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"not an ISO 8601 time: {text!r}", field="--seed-time") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _iso(text: str) -> str:
+    return _when(text).isoformat(timespec="microseconds")
+
+
+def _commitment(m: SourceMatrix, ids: np.ndarray, votes: np.ndarray, ballots: np.ndarray) -> dict[str, Any]:
+    from voteaudit.audit.commitment import manifest_sha256, results_sha256
+
+    return {"manifest_sha256": manifest_sha256(ids, ballots),
+            "results_sha256": results_sha256(ids, m.candidates, votes),
+            "tables": int(len(ids)), "ballots": int(np.asarray(ballots).sum()),
+            "reported": dict(zip(m.candidates, np.asarray(votes).sum(axis=0).astype(int).tolist(), strict=True))}
+
+
+def _same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.get("manifest_sha256") == b.get("manifest_sha256") and a.get("results_sha256") == b.get("results_sha256")
+
+
 def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners: int,
-             threshold: float | None) -> dict[str, Any]:
+             threshold: float | None, force: bool = False) -> dict[str, Any]:
+    """Plan the first round and commit to the manifest and reported results (stored, with the time)."""
     m = store.matrix(source)
     ids, votes, ballots = _arrays(m)
     result = _guard(rla.plan, method, ids, votes, m.candidates, ballots, risk_limit=_risk(risk_limit),
                     winners=winners, threshold=_threshold(threshold))
     key = f"audit:{source}"
     state = store.state(key) or {}
-    if state.get("method") not in (None, method):
+    if state.get("rounds") and state.get("method") not in (None, method):
+        if not force:
+            raise VoteauditError(f"an audit of {source!r} by {state['method']} has drawn {len(state['rounds'])} "
+                                 f"round(s); planning {method} would start a new audit: pass --force to do so")
         state = {}
+    elif state.get("method") not in (None, method):
+        state = {}
+    commit = {**_commitment(m, ids, votes, ballots), "committed_at": _now()}
+    old = state.get("commitment")
+    if old and _same_data(old, commit):
+        commit = old                     # same data: the first commitment (and its time) stands
     store.save_state(key, {**state, "method": method, "risk_limit": risk_limit, "winners": winners,
-                           "threshold": threshold})
-    return {**result.to_dict(), "source": source, "method": method, "risk_limit_percent": risk_limit}
+                           "threshold": threshold, "commitment": commit, "planned_size": result.sample_size})
+    return {**result.to_dict(), "source": source, "method": method, "risk_limit_percent": risk_limit,
+            "commitment": commit}
 
 
-def sample_cmd(store: Store, source: str, method: str, seed: str, size: int, winners: int,
-               threshold: float | None, risk_limit: float | None) -> dict[str, Any]:
+def _rounds(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rounds drawn so far (older stores kept only start and size)."""
+    return [{"round": i + 1, **r} for i, r in enumerate(state.get("rounds", []))]
+
+
+def _check_seed(state: dict[str, Any], seed: str, seed_time: str | None, force: bool) -> str:
+    """When the seed was recorded; refuses one recorded before the commitment (unless ``force``)."""
+    commit = state.get("commitment")
+    if not commit:
+        if force:
+            return _now()
+        raise VoteauditError("no commitment yet: run `voteaudit audit plan` first, so that the manifest and the "
+                             "reported results are fixed (and their sha256 published) before the seed is known; "
+                             "--force draws anyway")
+    recorded = state.get("seed_recorded_at") if state.get("seed") == seed else None
+    recorded = _iso(seed_time) if seed_time else (recorded or _now())
+    if _when(recorded) < _when(commit["committed_at"]) and not force:
+        raise VoteauditError(f"the seed was recorded at {recorded}, before the commitment of {commit['committed_at']} "
+                             "(manifest sha256 " + commit["manifest_sha256"][:16] + "...): whoever fixed the data "
+                             "could have known the draw; commit anew and generate a new seed, or pass --force")
+    return recorded
+
+
+def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: int | None, winners: int | None,
+               threshold: float | None, risk_limit: float | None, *, round_no: int | None = None,
+               force: bool = False, seed_time: str | None = None) -> dict[str, Any]:
+    """Draw round ``round_no`` (default: the next); a round drawn before is re-derived, identical."""
     m = store.matrix(source)
     ids, votes, ballots = _arrays(m)
     key = f"audit:{source}"
     state = store.state(key) or {}
-    if state.get("method") not in (None, method) or state.get("seed") not in (None, seed):
-        state = {}  # a new audit (other method or seed) starts a new sequence
-    start = int(state.get("draws", 0))
+    method = method or state.get("method") or "macro"
+    winners = winners if winners is not None else state.get("winners", 1)
+    threshold = threshold if threshold is not None else state.get("threshold")
+    rounds = _rounds(state)
+    if rounds and (state.get("method") != method or state.get("seed") != seed):
+        if not force:
+            raise VoteauditError(f"the audit of {source!r} drew {len(rounds)} round(s) by {state.get('method')} from "
+                                 f"seed {state.get('seed')!r}; later rounds continue that sequence. --force starts "
+                                 "a new audit")
+        state, rounds = {k: v for k, v in state.items() if k == "commitment"}, []
+    elif state.get("method") not in (None, method):
+        state = {k: v for k, v in state.items() if k == "commitment"}
+    commit = state.get("commitment")
+    current = _commitment(m, ids, votes, ballots)
+    if commit and not _same_data(commit, current) and not force:
+        raise VoteauditError(f"the reported results of {source!r} changed since the commitment of "
+                             f"{commit['committed_at']} (manifest sha256 {current['manifest_sha256'][:16]}..., "
+                             f"committed {commit['manifest_sha256'][:16]}...): plan again, with a new seed")
+    recorded = _check_seed(state, seed, seed_time, force)
+    k = round_no if round_no is not None else len(rounds) + 1
+    if k < 1 or k > len(rounds) + 1:
+        raise VoteauditError(f"round {k} cannot be drawn: {len(rounds)} round(s) drawn so far, the next is "
+                             f"{len(rounds) + 1}", )
+    repeat = k <= len(rounds)
+    if repeat:
+        r = rounds[k - 1]
+        if size is not None and size != r["size"]:
+            raise VoteauditError(f"round {k} was drawn with {r['size']} draws, not {size}; the next round is "
+                                 f"{len(rounds) + 1}")
+        start, size = int(r["start"]), int(r["size"])
+    else:
+        if size is None:
+            if k != 1 or not state.get("planned_size"):
+                raise VoteauditError(f"--size is needed for round {k} (see `voteaudit audit status` for the "
+                                     "suggested next round size)")
+            size = int(state["planned_size"])
+        start = sum(int(r["size"]) for r in rounds)
     drawn = _guard(rla.sample, method, ids, votes, m.candidates, ballots, seed=seed, size=size, start=start,
                    winners=winners, threshold=_threshold(threshold))
-    state = {"method": method, "seed": seed, "draws": start + size, "winners": winners, "threshold": threshold,
-             "risk_limit": risk_limit if risk_limit is not None else state.get("risk_limit", 5.0),
-             "rounds": [*state.get("rounds", []), {"start": start, "size": size}]}
-    store.save_state(key, state)
-    return {"source": source, "method": method, "seed": seed, "start": start, "size": size, "sample": drawn,
-            "distinct_tables": len(set(drawn))}
+    if not repeat:
+        entry = {"start": start, "size": size, "seed": seed, "manifest_sha256": current["manifest_sha256"],
+                 "drawn_at": _now()}
+        rounds = [*rounds, {"round": k, **entry}]
+        state = {**state, "method": method, "seed": seed, "seed_recorded_at": recorded, "draws": start + size,
+                 "winners": winners, "threshold": threshold,
+                 "risk_limit": risk_limit if risk_limit is not None else state.get("risk_limit", 5.0),
+                 "rounds": [{k2: v for k2, v in r.items() if k2 != "round"} for r in rounds]}
+        store.save_state(key, state)
+    return {"source": source, "method": method, "seed": seed, "round": k, "repeat": repeat, "start": start,
+            "size": size, "sample": drawn, "distinct_tables": len(set(drawn)),
+            "manifest_sha256": current["manifest_sha256"], "forced": bool(force)}
 
 
 def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str, Any]:
     state = store.state(f"audit:{source}")
-    if not state:
+    if not state or not state.get("draws"):
         raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
     m = store.matrix(source)
     ids, votes, ballots = _arrays(m)
@@ -111,7 +220,8 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
                     risk_limit=state["risk_limit"] / 100, sampled_ids=drawn, audited_votes=audited,
                     winners=state["winners"], threshold=_threshold(state["threshold"]))
     return {"source": source, "audit_source": name, "method": state["method"], "seed": state["seed"],
-            "risk_limit": state["risk_limit"], "draws": state["draws"], **status.to_dict()}
+            "risk_limit": state["risk_limit"], "draws": state["draws"], "rounds": _rounds(state),
+            "commitment": state.get("commitment"), **status.to_dict()}
 
 
 def _emit(doc: dict[str, Any], as_json: bool, lines: list[str]) -> None:
@@ -130,35 +240,55 @@ def _open(db: str) -> Store:
     return open_store(db)
 
 
+Force = Annotated[bool, typer.Option("--force", help="Go on despite a broken commitment order (recorded in the "
+                                                     "audit's state and output).")]
+
+
 @app.command("plan")
 def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, winners: Winners = 1,
-         threshold: Threshold = None, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
+         threshold: Threshold = None, force: Force = False, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """First-round sample size for a risk limit, from the source's reported table results."""
+    """First-round sample size for a risk limit, and the commitment: sha256 of the ballot manifest and of the
+    reported results, recorded before any seed (publish them, then generate the seed)."""
     from voteaudit.terminal import run_guarded
 
     def body() -> None:
         with _open(db) as store:
-            doc = plan_cmd(store, source, method, risk_limit, winners, threshold)
+            doc = plan_cmd(store, source, method, risk_limit, winners, threshold, force)
+        c = doc["commitment"]
         _emit(doc, as_json, [f"{method}: sample {doc['sample_size']:,} draws for a {risk_limit}% risk limit "
-                             f"(diluted margin {doc.get('diluted_margin')})."])
+                             f"(diluted margin {doc.get('diluted_margin')}).",
+                             f"committed at {c['committed_at']}: manifest sha256 {c['manifest_sha256']}",
+                             f"reported results sha256 {c['results_sha256']} ({c['tables']:,} tables, "
+                             f"{c['ballots']:,} ballots). Publish these before the seed is generated."])
     run_guarded(body)
 
 
 @app.command("sample")
 def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Public seed, e.g. 20 dice rolls.")],
-           size: Annotated[int, typer.Option("--size", help="Draws in this round.")], method: Method = "macro",
-           winners: Winners = 1, threshold: Threshold = None,
+           size: Annotated[int | None, typer.Option("--size", help="Draws in this round (round 1: the plan's "
+                                                                   "size by default).")] = None,
+           round_no: Annotated[int | None, typer.Option(
+               "--round", help="Round to draw (default: the next); a round drawn before is re-derived.")] = None,
+           method: Annotated[str | None, typer.Option("--method", help="Default: planned.")] = None,
+           winners: Annotated[int | None, typer.Option("--winners", help="Number of winners (seats).")] = None,
+           threshold: Threshold = None,
            risk_limit: Annotated[float | None, typer.Option("--risk-limit", help="Risk limit in percent.")] = None,
-           db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
+           seed_time: Annotated[str | None, typer.Option("--seed-time", help="When the seed was generated (ISO "
+                                                                             "8601); default: now.")] = None,
+           force: Force = False, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Draw tables to hand-count from a public seed (SHA-256; anyone can re-derive it). Repeats are kept."""
+    """Draw a round of tables to hand-count from a public seed (SHA-256; anyone can re-derive it). Repeats are
+    kept. Refuses a seed recorded before the plan's commitment unless --force."""
     from voteaudit.terminal import run_guarded
 
     def body() -> None:
         with _open(db) as store:
-            doc = sample_cmd(store, source, method, seed, size, winners, threshold, risk_limit)
-        _emit(doc, as_json, [f"draws {doc['start'] + 1}..{doc['start'] + size}: " + ", ".join(doc["sample"])])
+            doc = sample_cmd(store, source, method, seed, size, winners, threshold, risk_limit, round_no=round_no,
+                             force=force, seed_time=seed_time)
+        again = " (drawn before: the same draws)" if doc["repeat"] else ""
+        _emit(doc, as_json, [f"round {doc['round']}{again}, draws {doc['start'] + 1}..{doc['start'] + doc['size']}: "
+                             + ", ".join(doc["sample"])])
     run_guarded(body)
 
 
@@ -188,7 +318,13 @@ def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled
             store.save_state(f"audit:{source}", {**state, "audit_source": name})
             doc = status_cmd(store, source, name)
         doc["ingest"] = result.to_dict()
-        _emit(doc, as_json, [f"risk {doc['risk']:.4g} after {doc['draws']} draws: {doc['verdict']}"])
+        if as_json:
+            _emit(doc, True, [])
+        else:
+            from voteaudit.terminal import out
+
+            for table in status_tables(doc):
+                out.print(table)
     run_guarded(body)
 
 
@@ -197,13 +333,69 @@ def status(source: Source,
            audit_source: Annotated[str | None, typer.Option("--audit-source", help="Hand-count source.")] = None,
            db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Measured risk, verdict and per-table discrepancies (reported first, then audited)."""
-    from voteaudit.terminal import run_guarded
+    """Measured risk, verdict, rounds and per-table discrepancies (reported first, then audited)."""
+    from voteaudit.terminal import emit, out, run_guarded
 
     def body() -> None:
         with _open(db) as store:
             doc = status_cmd(store, source, audit_source)
-        lines = [f"risk {doc['risk']:.4g} after {doc['draws']} draws: {doc['verdict']}"]
-        lines += [f"  {d}" for d in doc.get("discrepancies", [])[:20]]
-        _emit(doc, as_json, lines)
+        if as_json:
+            emit(doc)
+        else:
+            for table in status_tables(doc):
+                out.print(table)
     run_guarded(body)
+
+
+def _cell(value: Any) -> Any:
+    """A table cell from untrusted text: never markup, control characters shown escaped."""
+    from rich.text import Text
+
+    text = "" if value is None else str(value)
+    return Text("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text))
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_header=any(columns))
+    for c in columns:
+        t.add_column(_cell(c))
+    for r in rows:
+        t.add_row(*[_cell(v) for v in r])
+    return t
+
+
+def status_tables(doc: dict[str, Any]) -> list[Any]:
+    """The status as Rich tables for people: summary, rounds, risk per assertion, drawn tables."""
+    names = list(doc["discrepancies"][0].get("reported") or doc["discrepancies"][0].get("audited") or {}) \
+        if doc.get("discrepancies") else []
+    c = doc.get("commitment") or {}
+    summary = [["source", doc["source"]], ["method", doc["method"]], ["risk limit", f"{doc['risk_limit'] * 100:g} %"],
+               ["measured risk", f"{doc['risk']:.4g}"], ["verdict", doc["verdict"]], ["draws", doc["draws"]],
+               ["tables audited", doc["tables_audited"]], ["next round size", doc["next_round_size"]],
+               ["seed", doc["seed"]], ["manifest sha256", c.get("manifest_sha256", "(none: drawn with --force)")],
+               ["committed at", c.get("committed_at", "")], ["hand counts", doc.get("audit_source") or "(none yet)"]]
+    if doc.get("pending"):
+        summary.append(["awaiting hand counts", ", ".join(doc["pending"][:20])
+                        + (" ..." if len(doc["pending"]) > 20 else "")])
+    if doc.get("notes"):
+        summary.append(["notes", doc["notes"]])
+    out = [_table("Audit", ["", ""], summary),
+           _table("Rounds", ["round", "draws", "size", "drawn at"],
+                  [[r["round"], f"{r['start'] + 1}..{r['start'] + r['size']}", r["size"], r.get("drawn_at", "")]
+                   for r in doc.get("rounds", [])]),
+           _table("Risk per assertion", ["assertion", "risk"],
+                  [[a, f"{p:.4g}"] for a, p in doc.get("risks", {}).items()])]
+    rows = []
+    for d in doc.get("discrepancies", [])[:50]:
+        rep, aud, diff = d.get("reported") or {}, d.get("audited") or {}, d.get("difference") or {}
+        rows.append([d["unit"], d.get("times_drawn", ""), *[rep.get(n, "") for n in names],
+                     *["" if not aud else aud.get(n, "") for n in names],
+                     *["" if not diff else diff.get(n, "") for n in names],
+                     "" if d.get("overstatement") is None else f"{d['overstatement']:.4g}"])
+    cols = ["table", "times drawn", *[f"reported {n}" for n in names], *[f"audited {n}" for n in names],
+            *[f"difference {n}" for n in names], "overstatement"]
+    more = len(doc.get("discrepancies", [])) - 50
+    out.append(_table("Drawn tables" + (f" (first 50; {more} more with --json)" if more > 0 else ""), cols, rows))
+    return out
