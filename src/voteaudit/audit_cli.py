@@ -20,8 +20,8 @@ from voteaudit.store import DEFAULT_DB, Store
 app = typer.Typer(help="Risk-limiting audits: plan a sample, draw it from a public seed, record the hand counts "
                        "of the sampled tally sheets, and measure the risk.", no_args_is_help=True)
 
-Method = Annotated[str, typer.Option("--method", help="macro (batch comparison, PPEB), supersimple, alpha or bravo "
-                                                      "(ballot polling).")]
+Method = Annotated[str, typer.Option("--method", help="macro (batch comparison, PPEB), supersimple, alpha, or ballot "
+                                                      "polling: bravo or minerva.")]
 Source = Annotated[str, typer.Option("--source", help="Source whose reported table results are audited.")]
 RiskLimit = Annotated[float, typer.Option("--risk-limit", help="Risk limit in percent, e.g. 5.")]
 Winners = Annotated[int, typer.Option("--winners", help="Number of winners (seats).")]
@@ -194,6 +194,15 @@ def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: i
             "manifest_sha256": current["manifest_sha256"], "forced": bool(force)}
 
 
+def _sampled_tally(candidates: list[str], doc: dict[str, Any]) -> dict[str, int]:
+    """Votes on the sampled ballots so far (ballot polling: each drawn table's recorded votes, once)."""
+    tally = dict.fromkeys(candidates, 0)
+    for d in doc.get("discrepancies", []):
+        for c, v in (d.get("audited") or {}).items():
+            tally[c] = tally.get(c, 0) + int(v)
+    return tally
+
+
 def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str, Any]:
     state = store.state(f"audit:{source}")
     if not state or not state.get("draws"):
@@ -216,11 +225,21 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
         for uid in set(drawn):
             if uid in rows:
                 audited[uid] = hand.votes[rows[uid], [pos[c] for c in m.candidates]]
+    rounds = _rounds(state)
+    extra: dict[str, Any] = {}
+    if state["method"] == "minerva":
+        snaps = state.get("tallies", {})
+        missing = [r["round"] for r in rounds[:-1] if str(r["round"]) not in snaps]
+        if missing:
+            raise VoteauditError(f"Minerva needs each round's tally before the next round is drawn; none was recorded "
+                                 f"for round(s) {missing}: the risk cannot be measured")
+        extra = {"round_sizes": [int(r["size"]) for r in rounds],
+                 "round_tallies": [np.array([snaps[str(r["round"])][c] for c in m.candidates]) for r in rounds[:-1]]}
     status = _guard(rla.measure, state["method"], ids, votes, m.candidates, ballots,
                     risk_limit=state["risk_limit"] / 100, sampled_ids=drawn, audited_votes=audited,
-                    winners=state["winners"], threshold=_threshold(state["threshold"]))
+                    winners=state["winners"], threshold=_threshold(state["threshold"]), **extra)
     return {"source": source, "audit_source": name, "method": state["method"], "seed": state["seed"],
-            "risk_limit": state["risk_limit"], "draws": state["draws"], "rounds": _rounds(state),
+            "risk_limit": state["risk_limit"], "draws": state["draws"], "rounds": rounds,
             "commitment": state.get("commitment"), **status.to_dict()}
 
 
@@ -317,6 +336,10 @@ def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled
             result = ingest_file(store, file, m, source=name, kind="audit")
             store.save_state(f"audit:{source}", {**state, "audit_source": name})
             doc = status_cmd(store, source, name)
+            if not doc.get("pending") and state.get("rounds"):    # this round's tally, for Minerva's later rounds
+                tally = _sampled_tally(store.matrix(source).candidates, doc)
+                snaps = {**state.get("tallies", {}), str(len(state["rounds"])): tally}
+                store.save_state(f"audit:{source}", {**state, "audit_source": name, "tallies": snaps})
         doc["ingest"] = result.to_dict()
         if as_json:
             _emit(doc, True, [])

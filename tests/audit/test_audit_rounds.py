@@ -86,3 +86,25 @@ def test_seed_before_commitment_is_refused(run):
     assert forced["forced"] and len(forced["sample"]) == 5
     bad = run("audit", "sample", "--source", "auth", "--seed", "1", "--seed-time", "yesterday")
     assert bad.exit_code == 2 and "ISO 8601" in bad.stderr
+
+
+def test_minerva_rounds_through_the_cli(run, tmp_path):
+    p = run("audit", "plan", "--source", "auth", "--method", "minerva", "--risk-limit", "10").doc
+    assert p["method"] == "minerva" and p["sizes_for_probability"]["0.9"] == p["sample_size"]
+    r1 = run("audit", "sample", "--source", "auth", "--seed", "777", "--size", "6").doc
+    # hand counts of the drawn ballots: every one a vote for B (the reported loser)
+    per = {}
+    for u in r1["sample"]:
+        per[u] = per.get(u, 0) + 1
+    lines = ["table,A,B [bold]x[/bold]"] + [f"{u},0,{n}" for u, n in per.items()]
+    (tmp_path / "h1.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rec = run("audit", "record", tmp_path / "h1.csv", "--source", "auth", "--unit", "table", "--candidate", "A",
+              "--candidate", CANDS[1]).doc
+    assert rec["verdict"] == "escalate" and rec["risk"] == pytest.approx(1.0)
+    assert rec["next_round_size"] == int(6 * 1.5 ** 2)
+    with open_store(run.db) as store:
+        assert store.state("audit:auth")["tallies"]["1"] == {"A": 0, CANDS[1]: 6}
+    r2 = run("audit", "sample", "--source", "auth", "--seed", "777", "--size", str(rec["next_round_size"])).doc
+    assert r2["round"] == 2
+    st = run("audit", "status", "--source", "auth").doc
+    assert st["verdict"] == "pending" and [r["size"] for r in st["rounds"]] == [6, 13]

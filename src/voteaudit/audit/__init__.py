@@ -7,6 +7,8 @@ One module per method, in the manner of VotingWorks Arlo's ``server/audit_math/`
 - :mod:`.alpha` — batch comparison with SHANGRLA assorters and the ALPHA supermartingale (Stark 2023),
   on the engine :mod:`.martingale`;
 - :mod:`.bravo` — BRAVO ballot polling for contests without table data (Lindeman, Stark & Yates 2012);
+- :mod:`.minerva` — Minerva ballot polling, BRAVO decided once per round (Zagórski et al. 2021);
+- :mod:`.commitment` — SHA-256 of the ballot manifest and reported results, fixed before the seed;
 - :mod:`.contest` — the reported outcome as assertions: every winner–loser pair, multi-winner,
   super-majority / no-runoff thresholds and runoffs;
 - :mod:`.sampler` — SHA-256 sampling from a public seed (Rivest), reproducible in a few lines;

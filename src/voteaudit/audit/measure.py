@@ -18,6 +18,7 @@ from ..result import _clean
 from . import alpha as alpha_m
 from . import bravo as bravo_m
 from . import macro as macro_m
+from . import minerva as minerva_m
 from . import supersimple as ss_m
 from .contest import build_contest, outcome_of
 from .plan import check_method, check_risk_limit
@@ -60,11 +61,14 @@ def _positions(unit_ids: np.ndarray, wanted: list[str]) -> np.ndarray:
 def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[str],
             ballots: np.ndarray, *, risk_limit: float, sampled_ids: list[str],
             audited_votes: dict[str, np.ndarray], winners: int = 1,
-            threshold: float | None = None) -> AuditStatus:
+            threshold: float | None = None, round_sizes: list[int] | None = None,
+            round_tallies: list[np.ndarray] | None = None) -> AuditStatus:
     """Risk after the draws ``sampled_ids`` (draw order, repeats included) given hand counts.
 
     ``audited_votes[table]``: comparison methods, the hand count of the table's sheet/ballots per
-    candidate; BRAVO, the votes per candidate on the ballots drawn from that table (all draws of it).
+    candidate; BRAVO and Minerva, the votes per candidate on the ballots drawn from that table (all
+    draws of it). Minerva also needs ``round_sizes`` (draws per round, the last being the current
+    round) and ``round_tallies``: the sampled votes per candidate (k,) at the end of each earlier round.
     """
     check_method(method)
     alpha = check_risk_limit(risk_limit)
@@ -87,6 +91,9 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
 
     if method == "bravo":
         return _measure_bravo(contest, alpha, sampled, audited, pending, labels)
+    if method == "minerva":
+        return _measure_minerva(contest, alpha, sampled, audited, pending, labels, round_sizes or [len(sampled)],
+                                list(round_tallies or []))
 
     # full hand count: every table counted
     if len(audited) >= n and all(u in audited for u in unit_ids.tolist()):
@@ -151,10 +158,9 @@ def _supersimple_next(alpha: float, mu: float, u: np.ndarray, e: np.ndarray, U: 
     return int(min(np.ceil(np.log(alpha / risk) / d), ballots))
 
 
-def _measure_bravo(contest, alpha: float, sampled: list[str], audited: dict[str, np.ndarray],
-                   pending: list[str], labels: list[str]) -> AuditStatus:
-    k = len(contest.candidates)
-    counts = np.zeros(k, dtype=np.int64)
+def _polled(contest, sampled: list[str], audited: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, int]]:
+    """Votes on the sampled ballots tallied over the drawn tables, and the draws per table."""
+    counts = np.zeros(len(contest.candidates), dtype=np.int64)
     for u in dict.fromkeys(sampled):
         if u in audited:
             counts += audited[u]
@@ -162,10 +168,29 @@ def _measure_bravo(contest, alpha: float, sampled: list[str], audited: dict[str,
     over = [u for u, c in drawn.items() if u in audited and audited[u].sum() > c]
     if over:
         raise ValueError(f"more votes recorded than ballots drawn from tables {', '.join(over[:10])}")
+    return counts, drawn
+
+
+def _polling_report(contest, drawn: dict[str, int], audited: dict[str, np.ndarray],
+                    counts: np.ndarray) -> tuple[list[dict[str, Any]], str]:
+    names = contest.candidates
+    report = [{"unit": u, "times_drawn": c,
+               "audited": dict(zip(names, audited[u].tolist(), strict=True)) if u in audited else None}
+              for u, c in drawn.items()]
+    return report, "sampled ballots tallied: " + ", ".join(f"{c}={int(v)}" for c, v in zip(names, counts, strict=True))
+
+
+def _dead_note(dead: list[str], method: str) -> str:
+    return (f"the sample holds votes against a winner for a side reported with none ({', '.join(dead)}): "
+            f"{method} can never confirm this outcome; count every ballot. ")
+
+
+def _measure_bravo(contest, alpha: float, sampled: list[str], audited: dict[str, np.ndarray],
+                   pending: list[str], labels: list[str]) -> AuditStatus:
+    counts, drawn = _polled(contest, sampled, audited)
     per = bravo_m.risks(contest, counts)
     risk = float(per.max()) if per.size else 1.0
     risks = {lab: float(p) for lab, p in zip(labels, per, strict=True)}
-    names = contest.candidates
     note = ""
     dead = bravo_m.impossible(contest, counts)
     if risk <= alpha and not pending:
@@ -173,18 +198,39 @@ def _measure_bravo(contest, alpha: float, sampled: list[str], audited: dict[str,
     elif dead:   # Arlo compute_risk: risk 1.0, not finished; no later sample can change that
         nxt = contest.ballots
         verdict = "pending" if pending else "full_hand_count"
-        note = (f"the sample holds votes against a winner for a side reported with none ({', '.join(dead)}): "
-                "BRAVO can never confirm this outcome; count every ballot. ")
+        note = _dead_note(dead, "BRAVO")
     else:
         nxt = max(bravo_m.asn(alpha, contest, counts), 0)
         verdict = "pending" if pending else (
             "full_hand_count" if len(sampled) + nxt >= contest.ballots else "escalate")
-    report = [{"unit": u, "times_drawn": c,
-               "audited": dict(zip(names, audited[u].tolist(), strict=True)) if u in audited else None}
-              for u, c in drawn.items()]
-    tallied = ", ".join(f"{c}={int(v)}" for c, v in zip(names, counts, strict=True))
+    report, tallied = _polling_report(contest, drawn, audited, counts)
     return AuditStatus("bravo", alpha, risk, verdict, len(sampled), len(set(sampled) & audited.keys()),
-                       int(nxt), risks, pending, report, notes=f"{note}sampled ballots tallied: {tallied}")
+                       int(nxt), risks, pending, report, notes=note + tallied)
+
+
+def _measure_minerva(contest, alpha: float, sampled: list[str], audited: dict[str, np.ndarray],
+                     pending: list[str], labels: list[str], round_sizes: list[int],
+                     round_tallies: list[np.ndarray]) -> AuditStatus:
+    counts, drawn = _polled(contest, sampled, audited)
+    if sum(round_sizes) != len(sampled) or len(round_tallies) != len(round_sizes) - 1:
+        raise ValueError(f"minerva needs the draws of each round ({len(round_sizes)} rounds, {sum(round_sizes)} draws "
+                         f"for {len(sampled)} drawn) and the tally of every earlier round ({len(round_tallies)} given)")
+    tallies = [*(np.asarray(t, dtype=np.int64) for t in round_tallies), counts]
+    per = minerva_m.risks(alpha, contest, tallies)
+    risk = float(per.max()) if per.size else 1.0
+    risks = {lab: float(p) for lab, p in zip(labels, per, strict=True)}
+    dead = bravo_m.impossible(contest, counts)
+    note = ""
+    if risk <= alpha and not pending:
+        verdict, nxt = "confirmed", 0
+    else:
+        nxt = contest.ballots if dead else minerva_m.next_round_size(round_sizes[0], len(round_sizes), contest.ballots)
+        verdict = "pending" if pending else (
+            "full_hand_count" if dead or len(sampled) + nxt >= contest.ballots else "escalate")
+        note = _dead_note(dead, "Minerva") if dead else ""
+    report, tallied = _polling_report(contest, drawn, audited, counts)
+    return AuditStatus("minerva", alpha, risk, verdict, len(sampled), len(set(sampled) & audited.keys()),
+                       int(nxt), risks, pending, report, notes=note + tallied)
 
 
 def _report(contest, unit_ids: np.ndarray, votes: np.ndarray, pos: np.ndarray, audited: dict[str, np.ndarray],

@@ -22,12 +22,14 @@ from ..result import _clean
 from . import alpha as alpha_m
 from . import bravo as bravo_m
 from . import macro as macro_m
+from . import minerva as minerva_m
 from . import supersimple as ss_m
 from .contest import Contest, build_contest
 from .martingale import constant_mean, optimal_comparison
 
-METHODS = ("macro", "supersimple", "alpha", "bravo")
-SAMPLING = {"macro": "ppeb", "supersimple": "ballots", "alpha": "ballots", "bravo": "ballots"}
+METHODS = ("macro", "supersimple", "alpha", "bravo", "minerva")
+SAMPLING = {"macro": "ppeb", "supersimple": "ballots", "alpha": "ballots", "bravo": "ballots", "minerva": "ballots"}
+POLLING = ("bravo", "minerva")   # ballot polling: draws and sizes count ballots, not tables
 PROBABILITIES = (0.7, 0.8, 0.9)
 
 
@@ -139,6 +141,12 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
     elif method == "alpha":
         size = alpha_m.sample_size(contest, alpha, n)
         full = mu <= 0 or size >= n
+    elif method == "minerva":
+        minerva_m.check_plurality(contest)
+        size = contest.ballots if mu <= 0 else minerva_m.first_round_sizes(alpha, contest, (0.9,))["0.9"]
+        full = mu <= 0 or size >= contest.ballots
+        notes = ("sample_size is Minerva's first round for a 90 % chance of stopping, in ballots; later rounds "
+                 f"draw int(first round x {minerva_m.MULTIPLE:g}^round) (Arlo's schedule)")
     else:
         size = bravo_m.asn(alpha, contest)
         size = contest.ballots if size < 0 and mu <= 0 else max(size, 1)
@@ -146,7 +154,10 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
         notes = "sample_size is BRAVO's average sample number (ASN), in ballots"
     prob: float | None = None
     sizes: dict[str, int | None] = {str(q): None for q in PROBABILITIES}
-    if not full and method == "bravo":
+    if not full and method == "minerva":
+        sizes = {**sizes, **minerva_m.first_round_sizes(alpha, contest, PROBABILITIES)}
+        prob = minerva_m.prob_first_round(alpha, contest, size)
+    elif not full and method == "bravo":
         prob = bravo_m.prob_one_round(alpha, contest, size)
         sizes = {**sizes, **bravo_m.quantile_sizes(alpha, contest, PROBABILITIES)}
     elif not full:
@@ -160,7 +171,7 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
         notes = (f"prob_one_round and sizes_for_probability simulated ({reps} replicates) with "
                  f"o1_rate={o1_rate:g}, o2_rate={o2_rate:g} per ballot")
     return AuditPlan(
-        method=method, risk_limit=alpha, sample_size=int(min(size, n if method != "bravo" else size)),
+        method=method, risk_limit=alpha, sample_size=int(min(size, n if method not in POLLING else size)),
         sampling=SAMPLING[method], n_units=n, ballots=contest.ballots, outcome=contest.outcome,
         winners=[contest.candidates[i] for i in contest.winners], diluted_margin=mu, assertions=assertions,
         prob_one_round=prob, sizes_for_probability=sizes, full_hand_count=bool(full),
