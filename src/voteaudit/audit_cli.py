@@ -25,13 +25,19 @@ Method = Annotated[str, typer.Option("--method", help="macro (batch comparison, 
 Source = Annotated[str, typer.Option("--source", help="Source whose reported table results are audited.")]
 RiskLimit = Annotated[float, typer.Option("--risk-limit", help="Risk limit in percent, e.g. 5.")]
 Winners = Annotated[int, typer.Option("--winners", help="Number of winners (seats).")]
+VotesAllowed = Annotated[int | None, typer.Option("--votes-allowed", help="Vote-for-n: votes a ballot may hold "
+                                                                        "(macro, supersimple; default 1).")]
 Threshold = Annotated[float | None, typer.Option("--threshold", help="Share (percent) a single winner needs to "
                                                                      "avoid a runoff, e.g. 50.")]
 
 
-def _arrays(m: SourceMatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ballots = m.ballots()
-    return m.unit_ids, m.votes, np.maximum(ballots, m.votes.sum(axis=1))
+def _arrays(m: SourceMatrix, votes_allowed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Table ids, reported votes, and the ballot manifest: ballots per table, at least what the votes imply."""
+    from voteaudit.audit.contest import min_ballots
+
+    if votes_allowed < 1:
+        raise InputError(f"votes allowed must be at least 1, not {votes_allowed}", field="--votes-allowed")
+    return m.unit_ids, m.votes, min_ballots(m.votes, m.ballots(), votes_allowed)
 
 
 def _risk(percent: float) -> float:
@@ -85,18 +91,20 @@ def _same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners: int,
-             threshold: float | None, force: bool = False) -> dict[str, Any]:
+             threshold: float | None, force: bool = False, votes_allowed: int = 1) -> dict[str, Any]:
     """Plan the first round and commit to the manifest and reported results (stored, with the time)."""
     m = store.matrix(source)
-    ids, votes, ballots = _arrays(m)
+    ids, votes, ballots = _arrays(m, votes_allowed)
     result = _guard(rla.plan, method, ids, votes, m.candidates, ballots, risk_limit=_risk(risk_limit),
-                    winners=winners, threshold=_threshold(threshold))
+                    winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed)
     key = f"audit:{source}"
     state = store.state(key) or {}
-    if state.get("rounds") and state.get("method") not in (None, method):
+    if state.get("rounds") and (state.get("method") not in (None, method)
+                                or state.get("votes_allowed", 1) != votes_allowed):
         if not force:
-            raise VoteauditError(f"an audit of {source!r} by {state['method']} has drawn {len(state['rounds'])} "
-                                 f"round(s); planning {method} would start a new audit: pass --force to do so")
+            raise VoteauditError(f"an audit of {source!r} by {state['method']} (votes allowed "
+                                 f"{state.get('votes_allowed', 1)}) has drawn {len(state['rounds'])} round(s); planning "
+                                 f"{method} with votes allowed {votes_allowed} would start a new audit: pass --force")
         state = {}
     elif state.get("method") not in (None, method):
         state = {}
@@ -105,9 +113,10 @@ def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners:
     if old and _same_data(old, commit):
         commit = old                     # same data: the first commitment (and its time) stands
     store.save_state(key, {**state, "method": method, "risk_limit": risk_limit, "winners": winners,
-                           "threshold": threshold, "commitment": commit, "planned_size": result.sample_size})
+                           "threshold": threshold, "commitment": commit, "planned_size": result.sample_size,
+                           "votes_allowed": votes_allowed})
     return {**result.to_dict(), "source": source, "method": method, "risk_limit_percent": risk_limit,
-            "commitment": commit}
+            "commitment": commit, "votes_allowed": votes_allowed}
 
 
 def _rounds(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -135,12 +144,15 @@ def _check_seed(state: dict[str, Any], seed: str, seed_time: str | None, force: 
 
 def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: int | None, winners: int | None,
                threshold: float | None, risk_limit: float | None, *, round_no: int | None = None,
-               force: bool = False, seed_time: str | None = None) -> dict[str, Any]:
+               force: bool = False, seed_time: str | None = None, votes_allowed: int | None = None) -> dict[str, Any]:
     """Draw round ``round_no`` (default: the next); a round drawn before is re-derived, identical."""
     m = store.matrix(source)
-    ids, votes, ballots = _arrays(m)
     key = f"audit:{source}"
     state = store.state(key) or {}
+    if votes_allowed is not None and state.get("rounds") and votes_allowed != state.get("votes_allowed", 1):
+        raise VoteauditError(f"the audit of {source!r} was drawn with --votes-allowed {state.get('votes_allowed', 1)}")
+    votes_allowed = votes_allowed or state.get("votes_allowed", 1)
+    ids, votes, ballots = _arrays(m, votes_allowed)
     method = method or state.get("method") or "macro"
     winners = winners if winners is not None else state.get("winners", 1)
     threshold = threshold if threshold is not None else state.get("threshold")
@@ -179,13 +191,13 @@ def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: i
             size = int(state["planned_size"])
         start = sum(int(r["size"]) for r in rounds)
     drawn = _guard(rla.sample, method, ids, votes, m.candidates, ballots, seed=seed, size=size, start=start,
-                   winners=winners, threshold=_threshold(threshold))
+                   winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed)
     if not repeat:
         entry = {"start": start, "size": size, "seed": seed, "manifest_sha256": current["manifest_sha256"],
                  "drawn_at": _now()}
         rounds = [*rounds, {"round": k, **entry}]
         state = {**state, "method": method, "seed": seed, "seed_recorded_at": recorded, "draws": start + size,
-                 "winners": winners, "threshold": threshold,
+                 "winners": winners, "threshold": threshold, "votes_allowed": votes_allowed,
                  "risk_limit": risk_limit if risk_limit is not None else state.get("risk_limit", 5.0),
                  "rounds": [{k2: v for k2, v in r.items() if k2 != "round"} for r in rounds]}
         store.save_state(key, state)
@@ -208,9 +220,11 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
     if not state or not state.get("draws"):
         raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
     m = store.matrix(source)
-    ids, votes, ballots = _arrays(m)
+    va = int(state.get("votes_allowed", 1))
+    ids, votes, ballots = _arrays(m, va)
     drawn = _guard(rla.sample, state["method"], ids, votes, m.candidates, ballots, seed=state["seed"],
-                   size=state["draws"], winners=state["winners"], threshold=_threshold(state["threshold"]))
+                   size=state["draws"], winners=state["winners"], threshold=_threshold(state["threshold"]),
+                   votes_allowed=va)
     audited: dict[str, np.ndarray] = {}
     name = audit_source or state.get("audit_source")
     if name:
@@ -237,7 +251,7 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
                  "round_tallies": [np.array([snaps[str(r["round"])][c] for c in m.candidates]) for r in rounds[:-1]]}
     status = _guard(rla.measure, state["method"], ids, votes, m.candidates, ballots,
                     risk_limit=state["risk_limit"] / 100, sampled_ids=drawn, audited_votes=audited,
-                    winners=state["winners"], threshold=_threshold(state["threshold"]), **extra)
+                    winners=state["winners"], threshold=_threshold(state["threshold"]), votes_allowed=va, **extra)
     return {"source": source, "audit_source": name, "method": state["method"], "seed": state["seed"],
             "risk_limit": state["risk_limit"], "draws": state["draws"], "rounds": rounds,
             "commitment": state.get("commitment"), **status.to_dict()}
@@ -265,7 +279,8 @@ Force = Annotated[bool, typer.Option("--force", help="Go on despite a broken com
 
 @app.command("plan")
 def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, winners: Winners = 1,
-         threshold: Threshold = None, force: Force = False, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
+         threshold: Threshold = None, votes_allowed: VotesAllowed = None, force: Force = False,
+         db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """First-round sample size for a risk limit, and the commitment: sha256 of the ballot manifest and of the
     reported results, recorded before any seed (publish them, then generate the seed)."""
@@ -273,7 +288,7 @@ def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, 
 
     def body() -> None:
         with _open(db) as store:
-            doc = plan_cmd(store, source, method, risk_limit, winners, threshold, force)
+            doc = plan_cmd(store, source, method, risk_limit, winners, threshold, force, votes_allowed or 1)
         c = doc["commitment"]
         _emit(doc, as_json, [f"{method}: sample {doc['sample_size']:,} draws for a {risk_limit}% risk limit "
                              f"(diluted margin {doc.get('diluted_margin')}).",
@@ -295,7 +310,8 @@ def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Pub
            risk_limit: Annotated[float | None, typer.Option("--risk-limit", help="Risk limit in percent.")] = None,
            seed_time: Annotated[str | None, typer.Option("--seed-time", help="When the seed was generated (ISO "
                                                                              "8601); default: now.")] = None,
-           force: Force = False, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
+           votes_allowed: VotesAllowed = None, force: Force = False,
+           db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Draw a round of tables to hand-count from a public seed (SHA-256; anyone can re-derive it). Repeats are
     kept. Refuses a seed recorded before the plan's commitment unless --force."""
@@ -304,7 +320,7 @@ def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Pub
     def body() -> None:
         with _open(db) as store:
             doc = sample_cmd(store, source, method, seed, size, winners, threshold, risk_limit, round_no=round_no,
-                             force=force, seed_time=seed_time)
+                             force=force, seed_time=seed_time, votes_allowed=votes_allowed)
         again = " (drawn before: the same draws)" if doc["repeat"] else ""
         _emit(doc, as_json, [f"round {doc['round']}{again}, draws {doc['start'] + 1}..{doc['start'] + doc['size']}: "
                              + ", ".join(doc["sample"])])

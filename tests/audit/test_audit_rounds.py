@@ -108,3 +108,15 @@ def test_minerva_rounds_through_the_cli(run, tmp_path):
     assert r2["round"] == 2
     st = run("audit", "status", "--source", "auth").doc
     assert st["verdict"] == "pending" and [r["size"] for r in st["rounds"]] == [6, 13]
+
+
+def test_votes_allowed_through_the_cli(run):
+    bad = run("audit", "plan", "--source", "auth", "--method", "bravo", "--votes-allowed", "2")
+    assert bad.exit_code == 2 and "votes-allowed" in bad.stderr
+    p = run("audit", "plan", "--source", "auth", "--method", "macro", "--votes-allowed", "2").doc
+    assert p["votes_allowed"] == 2
+    run("audit", "sample", "--source", "auth", "--seed", "5", "--size", "4")
+    st = run("audit", "status", "--source", "auth").doc
+    assert st["draws"] == 4
+    again = run("audit", "plan", "--source", "auth", "--method", "macro")     # vote-for-1 would redraw
+    assert again.exit_code == 2 and "--force" in again.stderr

@@ -21,6 +21,9 @@ Facade (pure functions over arrays; no I/O, no store). Common arguments: ``unit_
 valid votes a single winner needs to avoid a runoff (e.g. 0.5). Vote counts that are missing (-1)
 must be resolved by the caller first.
 
+``votes_allowed`` n > 1 (vote-for-n; MACRO and super-simple): a ballot may hold up to n votes, one per
+candidate, so a table's ballots are at least ceil(votes / n) and its largest candidate's votes.
+
 ``plan(method, unit_ids, votes, candidates, ballots, *, risk_limit, winners=1, threshold=None,
 o1_rate=0.001, o2_rate=0.0001, reps=400, seed=...) -> AuditPlan``
     first-round ``sample_size`` (draws; tables for comparison methods, ballots for BRAVO), diluted
@@ -48,30 +51,33 @@ import numpy as np
 from . import sampler
 from .contest import Assertion, Contest, build_contest
 from .measure import VERDICTS, AuditStatus, measure
-from .plan import METHODS, SAMPLING, AuditPlan, check_method, plan, weights
+from .plan import METHODS, SAMPLING, AuditPlan, check_method, manifest, plan, weights
 
 __all__ = ["METHODS", "VERDICTS", "Assertion", "AuditPlan", "AuditStatus", "Contest", "build_contest",
            "measure", "plan", "sample", "sample_ballots"]
 
 
 def _prepare(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[str],
-             ballots: np.ndarray, winners: int, threshold: float | None) -> tuple[np.ndarray, np.ndarray]:
+             ballots: np.ndarray, winners: int, threshold: float | None,
+             votes_allowed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     check_method(method)
     votes = np.asarray(votes, dtype=np.int64)
     ballots = np.asarray(ballots, dtype=np.int64)
     if len(unit_ids) != votes.shape[0] or ballots.shape[0] != votes.shape[0]:
         raise ValueError("unit_ids, votes and ballots must have one row per table")
+    ballots = manifest(method, votes, ballots, votes_allowed)
     if SAMPLING[method] == "ppeb":
-        contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold)
+        contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold,
+                                votes_allowed=votes_allowed)
         return weights(method, contest, votes, ballots), ballots
     return ballots.astype(float), ballots
 
 
 def sample(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[str],
            ballots: np.ndarray, *, seed: str, size: int, start: int = 0, winners: int = 1,
-           threshold: float | None = None) -> list[str]:
+           threshold: float | None = None, votes_allowed: int = 1) -> list[str]:
     """Drawn table ids in draw order (repeats included); see :mod:`.sampler` for the algorithm."""
-    w, _ = _prepare(method, unit_ids, votes, candidates, ballots, winners, threshold)
+    w, _ = _prepare(method, unit_ids, votes, candidates, ballots, winners, threshold, votes_allowed)
     if not np.all(np.isfinite(w)):
         raise ValueError("the reported result is a tie: no sample can confirm it; count every table")
     idx = sampler.draw(SAMPLING[method], str(seed), w, int(size), int(start))

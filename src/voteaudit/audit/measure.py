@@ -21,7 +21,7 @@ from . import macro as macro_m
 from . import minerva as minerva_m
 from . import supersimple as ss_m
 from .contest import build_contest, outcome_of
-from .plan import check_method, check_risk_limit
+from .plan import check_method, check_risk_limit, manifest
 
 VERDICTS = ("confirmed", "escalate", "full_hand_count", "pending", "overturned")
 
@@ -62,7 +62,7 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
             ballots: np.ndarray, *, risk_limit: float, sampled_ids: list[str],
             audited_votes: dict[str, np.ndarray], winners: int = 1,
             threshold: float | None = None, round_sizes: list[int] | None = None,
-            round_tallies: list[np.ndarray] | None = None) -> AuditStatus:
+            round_tallies: list[np.ndarray] | None = None, votes_allowed: int = 1) -> AuditStatus:
     """Risk after the draws ``sampled_ids`` (draw order, repeats included) given hand counts.
 
     ``audited_votes[table]``: comparison methods, the hand count of the table's sheet/ballots per
@@ -78,7 +78,9 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
     if unit_ids.dtype.kind != "U":
         unit_ids = unit_ids.astype(str)
     n, k = votes.shape
-    contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold)
+    ballots = manifest(method, votes, ballots, votes_allowed)
+    contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold,
+                            votes_allowed=votes_allowed)
     labels = contest.pair_labels()
     sampled = [str(s) for s in sampled_ids]
     pos = _positions(unit_ids, sampled)

@@ -24,7 +24,7 @@ from . import bravo as bravo_m
 from . import macro as macro_m
 from . import minerva as minerva_m
 from . import supersimple as ss_m
-from .contest import Contest, build_contest
+from .contest import Contest, build_contest, min_ballots
 from .martingale import constant_mean, optimal_comparison
 
 METHODS = ("macro", "supersimple", "alpha", "bravo", "minerva")
@@ -64,6 +64,16 @@ def check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"unknown audit method {method!r}; expected one of {', '.join(METHODS)}")
     return method
+
+
+VOTE_FOR_N = ("macro", "supersimple")   # methods whose bounds here are derived for vote-for-n
+
+
+def manifest(method: str, votes: np.ndarray, ballots: np.ndarray, votes_allowed: int = 1) -> np.ndarray:
+    """Ballots per table the audit uses (:func:`.contest.min_ballots`); vote-for-n only where derived."""
+    if votes_allowed != 1 and method not in VOTE_FOR_N:
+        raise ValueError(f"--votes-allowed {votes_allowed} is supported for {' and '.join(VOTE_FOR_N)}, not {method}")
+    return min_ballots(votes, ballots, votes_allowed)
 
 
 def check_risk_limit(risk_limit: float) -> float:
@@ -114,7 +124,7 @@ def _simulated_risk(method: str, contest: Contest, votes: np.ndarray, ballots: n
 
 def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[str], ballots: np.ndarray, *,
          risk_limit: float, winners: int = 1, threshold: float | None = None, o1_rate: float = ss_m.O1,
-         o2_rate: float = ss_m.O2, reps: int = 400, seed: int = 20240728) -> AuditPlan:
+         o2_rate: float = ss_m.O2, reps: int = 400, seed: int = 20240728, votes_allowed: int = 1) -> AuditPlan:
     """Plan a first round (see the package docstring for the argument conventions)."""
     check_method(method)
     alpha = check_risk_limit(risk_limit)
@@ -123,7 +133,9 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
     n = int(votes.shape[0])
     if len(unit_ids) != n or ballots.shape[0] != n:
         raise ValueError("unit_ids, votes and ballots must have one row per table")
-    contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold)
+    ballots = manifest(method, votes, ballots, votes_allowed)
+    contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold,
+                            votes_allowed=votes_allowed)
     mu = contest.diluted_margin
     assertions = [{"assertion": a.label, "diluted_margin": float(dm)}
                   for a, dm in zip(contest.assertions, contest.diluted_margins, strict=True)]

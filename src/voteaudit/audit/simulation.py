@@ -21,19 +21,19 @@ from . import macro as macro_m
 from . import supersimple as ss_m
 from .contest import build_contest
 from .martingale import constant_mean, optimal_comparison
-from .plan import check_method
+from .plan import check_method, manifest
 
 
 def confirm_rate(method: str, reported: np.ndarray, true: np.ndarray, ballots: np.ndarray, *,
                  risk_limit: float, reps: int = 1000, max_draws: int = 500, winners: int = 1,
-                 threshold: float | None = None, seed: int = 1, chunk: int = 250) -> float:
+                 threshold: float | None = None, seed: int = 1, chunk: int = 250, votes_allowed: int = 1) -> float:
     """Fraction of ``reps`` simulated audits that confirm the outcome reported in ``reported``."""
     check_method(method)
     reported, true = np.asarray(reported, dtype=np.int64), np.asarray(true, dtype=np.int64)
-    ballots = np.asarray(ballots, dtype=np.int64)
+    ballots = manifest(method, np.maximum(reported, true), np.asarray(ballots, dtype=np.int64), votes_allowed)
     k = reported.shape[1]
     contest = build_contest(reported, [f"c{i}" for i in range(k)], ballots, winners=winners,
-                            threshold=threshold)
+                            threshold=threshold, votes_allowed=votes_allowed)
     rng = np.random.default_rng(seed)
     la = math.log(risk_limit)
     confirmed = 0
