@@ -103,8 +103,8 @@ def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners:
                                 or state.get("votes_allowed", 1) != votes_allowed):
         if not force:
             raise VoteauditError(f"an audit of {source!r} by {state['method']} (votes allowed "
-                                 f"{state.get('votes_allowed', 1)}) has drawn {len(state['rounds'])} round(s); planning "
-                                 f"{method} with votes allowed {votes_allowed} would start a new audit: pass --force")
+                                 f"{state.get('votes_allowed', 1)}) has drawn {len(state['rounds'])} round(s); "
+                                 f"planning {method} with votes allowed {votes_allowed} would start a new audit: pass --force")
         state = {}
     elif state.get("method") not in (None, method):
         state = {}
