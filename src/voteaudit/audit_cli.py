@@ -104,7 +104,7 @@ def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners:
         if not force:
             raise VoteauditError(f"an audit of {source!r} by {state['method']} (votes allowed "
                                  f"{state.get('votes_allowed', 1)}) has drawn {len(state['rounds'])} round(s); "
-                                 f"planning {method} with votes allowed {votes_allowed} would start a new audit: pass --force")
+                                 f"planning {method}, votes allowed {votes_allowed}, starts a new audit: pass --force")
         state = {}
     elif state.get("method") not in (None, method):
         state = {}
