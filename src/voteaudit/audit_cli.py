@@ -91,16 +91,19 @@ def _same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners: int,
-             threshold: float | None, force: bool = False, votes_allowed: int = 1) -> dict[str, Any]:
+             threshold: float | None, force: bool = False, votes_allowed: int = 1,
+             replacement: bool = True) -> dict[str, Any]:
     """Plan the first round and commit to the manifest and reported results (stored, with the time)."""
     m = store.matrix(source)
     ids, votes, ballots = _arrays(m, votes_allowed)
     result = _guard(rla.plan, method, ids, votes, m.candidates, ballots, risk_limit=_risk(risk_limit),
-                    winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed)
+                    winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed,
+                    replacement=replacement)
     key = f"audit:{source}"
     state = store.state(key) or {}
     if state.get("rounds") and (state.get("method") not in (None, method)
-                                or state.get("votes_allowed", 1) != votes_allowed):
+                                or state.get("votes_allowed", 1) != votes_allowed
+                                or state.get("replacement", True) != replacement):
         if not force:
             raise VoteauditError(f"an audit of {source!r} by {state['method']} (votes allowed "
                                  f"{state.get('votes_allowed', 1)}) has drawn {len(state['rounds'])} round(s); "
@@ -114,9 +117,9 @@ def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners:
         commit = old                     # same data: the first commitment (and its time) stands
     store.save_state(key, {**state, "method": method, "risk_limit": risk_limit, "winners": winners,
                            "threshold": threshold, "commitment": commit, "planned_size": result.sample_size,
-                           "votes_allowed": votes_allowed})
+                           "votes_allowed": votes_allowed, "replacement": replacement})
     return {**result.to_dict(), "source": source, "method": method, "risk_limit_percent": risk_limit,
-            "commitment": commit, "votes_allowed": votes_allowed}
+            "commitment": commit, "votes_allowed": votes_allowed, "replacement": replacement}
 
 
 def _rounds(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -190,8 +193,10 @@ def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: i
                                      "suggested next round size)")
             size = int(state["planned_size"])
         start = sum(int(r["size"]) for r in rounds)
+    replacement = bool(state.get("replacement", True))
     drawn = _guard(rla.sample, method, ids, votes, m.candidates, ballots, seed=seed, size=size, start=start,
-                   winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed)
+                   winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed,
+                   replacement=replacement)
     if not repeat:
         entry = {"start": start, "size": size, "seed": seed, "manifest_sha256": current["manifest_sha256"],
                  "drawn_at": _now()}
@@ -202,7 +207,7 @@ def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: i
                  "rounds": [{k2: v for k2, v in r.items() if k2 != "round"} for r in rounds]}
         store.save_state(key, state)
     return {"source": source, "method": method, "seed": seed, "round": k, "repeat": repeat, "start": start,
-            "size": size, "sample": drawn, "distinct_tables": len(set(drawn)),
+            "size": size, "sample": drawn, "distinct_tables": len(set(drawn)), "replacement": replacement,
             "manifest_sha256": current["manifest_sha256"], "forced": bool(force)}
 
 
@@ -224,7 +229,7 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
     ids, votes, ballots = _arrays(m, va)
     drawn = _guard(rla.sample, state["method"], ids, votes, m.candidates, ballots, seed=state["seed"],
                    size=state["draws"], winners=state["winners"], threshold=_threshold(state["threshold"]),
-                   votes_allowed=va)
+                   votes_allowed=va, replacement=bool(state.get("replacement", True)))
     audited: dict[str, np.ndarray] = {}
     name = audit_source or state.get("audit_source")
     if name:
@@ -251,10 +256,12 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
                  "round_tallies": [np.array([snaps[str(r["round"])][c] for c in m.candidates]) for r in rounds[:-1]]}
     status = _guard(rla.measure, state["method"], ids, votes, m.candidates, ballots,
                     risk_limit=state["risk_limit"] / 100, sampled_ids=drawn, audited_votes=audited,
-                    winners=state["winners"], threshold=_threshold(state["threshold"]), votes_allowed=va, **extra)
+                    winners=state["winners"], threshold=_threshold(state["threshold"]), votes_allowed=va,
+                    replacement=bool(state.get("replacement", True)), **extra)
     return {"source": source, "audit_source": name, "method": state["method"], "seed": state["seed"],
             "risk_limit": state["risk_limit"], "draws": state["draws"], "rounds": rounds,
-            "commitment": state.get("commitment"), **status.to_dict()}
+            "commitment": state.get("commitment"), "replacement": bool(state.get("replacement", True)),
+            **status.to_dict()}
 
 
 def _emit(doc: dict[str, Any], as_json: bool, lines: list[str]) -> None:
@@ -279,8 +286,11 @@ Force = Annotated[bool, typer.Option("--force", help="Go on despite a broken com
 
 @app.command("plan")
 def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, winners: Winners = 1,
-         threshold: Threshold = None, votes_allowed: VotesAllowed = None, force: Force = False,
-         db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
+         threshold: Threshold = None, votes_allowed: VotesAllowed = None,
+         without_replacement: Annotated[bool, typer.Option(
+             "--without-replacement", help="Draw distinct ballots (alpha; SHANGRLA's finite-population "
+                                           "ALPHA). Later samples follow the plan.")] = False,
+         force: Force = False, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """First-round sample size for a risk limit, and the commitment: sha256 of the ballot manifest and of the
     reported results, recorded before any seed (publish them, then generate the seed)."""
@@ -288,7 +298,8 @@ def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, 
 
     def body() -> None:
         with _open(db) as store:
-            doc = plan_cmd(store, source, method, risk_limit, winners, threshold, force, votes_allowed or 1)
+            doc = plan_cmd(store, source, method, risk_limit, winners, threshold, force, votes_allowed or 1,
+                           not without_replacement)
         c = doc["commitment"]
         _emit(doc, as_json, [f"{method}: sample {doc['sample_size']:,} draws for a {risk_limit}% risk limit "
                              f"(diluted margin {doc.get('diluted_margin')}).",

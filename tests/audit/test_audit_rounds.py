@@ -120,3 +120,14 @@ def test_votes_allowed_through_the_cli(run):
     assert st["draws"] == 4
     again = run("audit", "plan", "--source", "auth", "--method", "macro")     # vote-for-1 would redraw
     assert again.exit_code == 2 and "--force" in again.stderr
+
+
+def test_without_replacement_through_the_cli(run):
+    assert run("audit", "plan", "--source", "auth", "--method", "bravo", "--without-replacement").exit_code == 2
+    p = run("audit", "plan", "--source", "auth", "--method", "alpha", "--without-replacement").doc
+    assert p["replacement"] is False
+    r1 = run("audit", "sample", "--source", "auth", "--seed", "8", "--size", "5").doc
+    r2 = run("audit", "sample", "--source", "auth", "--seed", "8", "--size", "5").doc
+    assert r1["replacement"] is False and r2["start"] == 5
+    st = run("audit", "status", "--source", "auth").doc
+    assert st["replacement"] is False and st["draws"] == 10

@@ -51,7 +51,7 @@ import numpy as np
 from . import sampler
 from .contest import Assertion, Contest, build_contest
 from .measure import VERDICTS, AuditStatus, measure
-from .plan import METHODS, SAMPLING, AuditPlan, check_method, manifest, plan, weights
+from .plan import METHODS, SAMPLING, AuditPlan, check_method, check_replacement, manifest, plan, weights
 
 __all__ = ["METHODS", "VERDICTS", "Assertion", "AuditPlan", "AuditStatus", "Contest", "build_contest",
            "measure", "plan", "sample", "sample_ballots"]
@@ -75,19 +75,22 @@ def _prepare(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: l
 
 def sample(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[str],
            ballots: np.ndarray, *, seed: str, size: int, start: int = 0, winners: int = 1,
-           threshold: float | None = None, votes_allowed: int = 1) -> list[str]:
-    """Drawn table ids in draw order (repeats included); see :mod:`.sampler` for the algorithm."""
+           threshold: float | None = None, votes_allowed: int = 1, replacement: bool = True) -> list[str]:
+    """Drawn table ids in draw order (repeats included); see :mod:`.sampler` for the algorithm.
+    ``replacement=False`` (ALPHA): distinct ballots, whose tables may still repeat."""
+    check_replacement(method, replacement)
     w, _ = _prepare(method, unit_ids, votes, candidates, ballots, winners, threshold, votes_allowed)
     if not np.all(np.isfinite(w)):
         raise ValueError("the reported result is a tie: no sample can confirm it; count every table")
-    idx = sampler.draw(SAMPLING[method], str(seed), w, int(size), int(start))
+    idx = sampler.draw(SAMPLING[method], str(seed), w, int(size), int(start), replacement)
     ids = np.asarray(unit_ids)
     return [str(ids[i]) for i in idx.tolist()]
 
 
 def sample_ballots(unit_ids: np.ndarray, ballots: np.ndarray, *, seed: str, size: int,
-                   start: int = 0) -> list[tuple[str, int]]:
+                   start: int = 0, replacement: bool = True) -> list[tuple[str, int]]:
     """Uniform ballot draws: (table id, 1-based ballot position in the table), in draw order."""
-    idx, pos = sampler.draw_ballots(str(seed), np.asarray(ballots), int(size), int(start))
+    fn = sampler.draw_ballots if replacement else sampler.draw_ballots_distinct
+    idx, pos = fn(str(seed), np.asarray(ballots), int(size), int(start))
     ids = np.asarray(unit_ids)
     return [(str(ids[i]), int(p)) for i, p in zip(idx.tolist(), pos.tolist(), strict=True)]

@@ -21,7 +21,7 @@ from . import macro as macro_m
 from . import minerva as minerva_m
 from . import supersimple as ss_m
 from .contest import build_contest, outcome_of
-from .plan import check_method, check_risk_limit, manifest
+from .plan import check_method, check_replacement, check_risk_limit, manifest
 
 VERDICTS = ("confirmed", "escalate", "full_hand_count", "pending", "overturned")
 
@@ -62,15 +62,18 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
             ballots: np.ndarray, *, risk_limit: float, sampled_ids: list[str],
             audited_votes: dict[str, np.ndarray], winners: int = 1,
             threshold: float | None = None, round_sizes: list[int] | None = None,
-            round_tallies: list[np.ndarray] | None = None, votes_allowed: int = 1) -> AuditStatus:
+            round_tallies: list[np.ndarray] | None = None, votes_allowed: int = 1,
+            replacement: bool = True) -> AuditStatus:
     """Risk after the draws ``sampled_ids`` (draw order, repeats included) given hand counts.
 
     ``audited_votes[table]``: comparison methods, the hand count of the table's sheet/ballots per
     candidate; BRAVO and Minerva, the votes per candidate on the ballots drawn from that table (all
     draws of it). Minerva also needs ``round_sizes`` (draws per round, the last being the current
     round) and ``round_tallies``: the sampled votes per candidate (k,) at the end of each earlier round.
+    ``replacement=False`` (ALPHA): the ballots were drawn without replacement (finite-population test).
     """
     check_method(method)
+    check_replacement(method, replacement)
     alpha = check_risk_limit(risk_limit)
     votes = np.asarray(votes, dtype=np.int64)
     ballots = np.asarray(ballots, dtype=np.int64)
@@ -112,7 +115,8 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
     if method == "alpha":
         B = alpha_m.comparison_values(contest, rep, np.where(missing[:, None], 0, aud), ballots[pos])
         B[missing] = 0.0                                        # missing count: the worst value
-        per = alpha_m.risks(contest, B) if len(sampled) else np.ones(len(labels))
+        per = alpha_m.risks(contest, B, None if replacement else contest.ballots) if len(sampled) \
+            else np.ones(len(labels))
         risk = float(per.max()) if per.size else 1.0
         nxt = alpha_m.next_round_size(contest, alpha, per, n)
         u_for_report = None

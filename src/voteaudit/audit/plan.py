@@ -76,6 +76,15 @@ def manifest(method: str, votes: np.ndarray, ballots: np.ndarray, votes_allowed:
     return min_ballots(votes, ballots, votes_allowed)
 
 
+WITHOUT_REPLACEMENT = ("alpha",)   # methods with a finite-population (without-replacement) test here
+
+
+def check_replacement(method: str, replacement: bool) -> None:
+    if not replacement and method not in WITHOUT_REPLACEMENT:
+        raise ValueError(f"--without-replacement is supported for {', '.join(WITHOUT_REPLACEMENT)}, not {method} "
+                         "(its test assumes draws with replacement)")
+
+
 def check_risk_limit(risk_limit: float) -> float:
     if not 0 < risk_limit < 1:
         raise ValueError(f"risk limit is a fraction in (0, 1) (e.g. 0.05 for 5 %), got {risk_limit}")
@@ -124,9 +133,11 @@ def _simulated_risk(method: str, contest: Contest, votes: np.ndarray, ballots: n
 
 def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[str], ballots: np.ndarray, *,
          risk_limit: float, winners: int = 1, threshold: float | None = None, o1_rate: float = ss_m.O1,
-         o2_rate: float = ss_m.O2, reps: int = 400, seed: int = 20240728, votes_allowed: int = 1) -> AuditPlan:
+         o2_rate: float = ss_m.O2, reps: int = 400, seed: int = 20240728, votes_allowed: int = 1,
+         replacement: bool = True) -> AuditPlan:
     """Plan a first round (see the package docstring for the argument conventions)."""
     check_method(method)
+    check_replacement(method, replacement)
     alpha = check_risk_limit(risk_limit)
     votes = np.asarray(votes, dtype=np.int64)
     ballots = np.asarray(ballots, dtype=np.int64)
@@ -151,7 +162,7 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
         total_bound = 2 * ss_m.GAMMA / mu if mu > 0 else math.inf
         full = mu <= 0 or size >= n
     elif method == "alpha":
-        size = alpha_m.sample_size(contest, alpha, n)
+        size = alpha_m.sample_size(contest, alpha, n, None if replacement else contest.ballots)
         full = mu <= 0 or size >= n
     elif method == "minerva":
         minerva_m.check_plurality(contest)

@@ -20,15 +20,18 @@ from . import bravo as bravo_m
 from . import macro as macro_m
 from . import supersimple as ss_m
 from .contest import build_contest
-from .martingale import constant_mean, optimal_comparison
-from .plan import check_method, manifest
+from .martingale import optimal_comparison
+from .plan import check_method, check_replacement, manifest
 
 
 def confirm_rate(method: str, reported: np.ndarray, true: np.ndarray, ballots: np.ndarray, *,
                  risk_limit: float, reps: int = 1000, max_draws: int = 500, winners: int = 1,
-                 threshold: float | None = None, seed: int = 1, chunk: int = 250, votes_allowed: int = 1) -> float:
-    """Fraction of ``reps`` simulated audits that confirm the outcome reported in ``reported``."""
+                 threshold: float | None = None, seed: int = 1, chunk: int = 250, votes_allowed: int = 1,
+                 replacement: bool = True) -> float:
+    """Fraction of ``reps`` simulated audits that confirm the outcome reported in ``reported``.
+    ``replacement=False`` (ALPHA): ballots drawn without replacement, tested with the finite-population ALPHA."""
     check_method(method)
+    check_replacement(method, replacement)
     reported, true = np.asarray(reported, dtype=np.int64), np.asarray(true, dtype=np.int64)
     ballots = manifest(method, np.maximum(reported, true), np.asarray(ballots, dtype=np.int64), votes_allowed)
     k = reported.shape[1]
@@ -49,7 +52,12 @@ def confirm_rate(method: str, reported: np.ndarray, true: np.ndarray, ballots: n
         if method == "bravo":
             confirmed += _bravo_chunk(contest, true, ballots, r, max_draws, la, rng)
             continue
-        idx = np.minimum(np.searchsorted(cum, rng.random((r, max_draws)) * cum[-1], side="right"), w.size - 1)
+        if replacement:
+            idx = np.minimum(np.searchsorted(cum, rng.random((r, max_draws)) * cum[-1], side="right"), w.size - 1)
+        else:
+            max_draws = min(max_draws, int(cum[-1]))
+            picks = np.array([rng.choice(int(cum[-1]), size=max_draws, replace=False) for _ in range(r)])
+            idx = np.searchsorted(cum, picks, side="right")
         if method == "alpha":
             v, u = alpha_m.assorter_margins(contest)
             ok = np.ones(r, dtype=bool)
@@ -57,8 +65,9 @@ def confirm_rate(method: str, reported: np.ndarray, true: np.ndarray, ballots: n
                 B = alpha_m.comparison_values(contest, reported[idx.ravel()], true[idx.ravel()],
                                               ballots[idx.ravel()])[:, j].reshape(r, max_draws)
                 uB = 2 / (2 - v[j] / u[j])
-                hist = alpha_m.alpha_mart(B, t=0.5, u=uB, eta=optimal_comparison(uB, alpha_m.P2),
-                                          estim=constant_mean)[1]
+                estim, NN = alpha_m.estimator(None if replacement else contest.ballots)
+                hist = alpha_m.alpha_mart(B, t=0.5, u=uB, N=NN, eta=optimal_comparison(uB, alpha_m.P2),
+                                          estim=estim)[1]
                 ok &= np.min(hist, axis=1) <= risk_limit
             confirmed += int(ok.sum())
             continue
