@@ -20,8 +20,8 @@ from voteaudit.store import DEFAULT_DB, Store
 app = typer.Typer(help="Risk-limiting audits: plan a sample, draw it from a public seed, record the hand counts "
                        "of the sampled tally sheets, and measure the risk.", no_args_is_help=True)
 
-Method = Annotated[str, typer.Option("--method", help="macro (batch comparison, PPEB), supersimple, alpha, or ballot "
-                                                      "polling: bravo or minerva.")]
+Method = Annotated[str, typer.Option("--method", help="macro (batch comparison, PPEB), supersimple, alpha, ballot "
+                                                      "polling (bravo, minerva), or comparison (ballots vs --cvr).")]
 Source = Annotated[str, typer.Option("--source", help="Source whose reported table results are audited.")]
 RiskLimit = Annotated[float, typer.Option("--risk-limit", help="Risk limit in percent, e.g. 5.")]
 Winners = Annotated[int, typer.Option("--winners", help="Number of winners (seats).")]
@@ -38,6 +38,76 @@ def _arrays(m: SourceMatrix, votes_allowed: int = 1) -> tuple[np.ndarray, np.nda
     if votes_allowed < 1:
         raise InputError(f"votes allowed must be at least 1, not {votes_allowed}", field="--votes-allowed")
     return m.unit_ids, m.votes, min_ballots(m.votes, m.ballots(), votes_allowed)
+
+
+def _read_cvrs(path: Path, candidates: list[str], *, need_table: bool = True, votes_allowed: int = 1) -> Any:
+    import csv
+
+    from voteaudit.audit import cvr as cvr_m
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise InputError("empty file", file=str(path))
+            return cvr_m.parse(header, reader, candidates, file=str(path), need_table=need_table,
+                               votes_allowed=votes_allowed)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+
+
+def _sha256_file(path: Path) -> str:
+    from voteaudit.ingest import sha256_file
+
+    return sha256_file(path)
+
+
+def _units(m: SourceMatrix, state: dict[str, Any], votes_allowed: int = 1
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, set[str], Any]:
+    """What the audit samples: the source's tables, or (CVR audit) its ballots, with the phantom ids and the
+    ballot manifest. A CVR file is re-read and must still have the sha256 recorded at `audit plan`."""
+    info = state.get("cvr")
+    if not info:
+        ids, votes, ballots = _arrays(m, votes_allowed)
+        return ids, votes, ballots, set(), None
+    from voteaudit.audit import cvr as cvr_m
+
+    path = Path(info["path"])
+    try:
+        digest = _sha256_file(path)
+    except OSError as exc:
+        raise VoteauditError(f"the CVR file of this audit cannot be read ({exc}); it was {path}") from None
+    if digest != info["sha256"]:
+        raise VoteauditError(f"{path} changed since `audit plan` (sha256 {digest[:16]}..., committed "
+                             f"{info['sha256'][:16]}...): the audit's CVRs are fixed once committed")
+    t_ids, _, t_ballots = _arrays(m, votes_allowed)
+    man = cvr_m.ballot_manifest(_read_cvrs(path, m.candidates, votes_allowed=votes_allowed), t_ids, t_ballots,
+                                file=str(path))
+    return man.ballot_ids, man.marks, np.ones(len(man.ballot_ids), dtype=np.int64), \
+        set(man.ballot_ids[man.phantom].tolist()), man
+
+
+def _cvr_plan(m: SourceMatrix, path: Path, method: str, winners: int, votes_allowed: int) -> dict[str, Any]:
+    """Check a CVR file against the source (same outcome) and describe it for the audit's state."""
+    from voteaudit.audit import build_contest
+    from voteaudit.audit import cvr as cvr_m
+
+    cvrs = _read_cvrs(path, m.candidates, votes_allowed=votes_allowed)
+    t_ids, t_votes, t_ballots = _arrays(m, votes_allowed)
+    man = cvr_m.ballot_manifest(cvrs, t_ids, t_ballots, file=str(path))
+    by_table = man.tally_by_table(t_ids)
+    rep = build_contest(t_votes, m.candidates, t_ballots, winners=winners, votes_allowed=votes_allowed)
+    mine = build_contest(by_table, m.candidates, t_ballots, winners=winners, votes_allowed=votes_allowed)
+    if sorted(rep.winners) != sorted(mine.winners):
+        raise VoteauditError(f"the CVRs in {path} give winners {[m.candidates[i] for i in sorted(mine.winners)]}, "
+                             f"the source reports {[m.candidates[i] for i in sorted(rep.winners)]}: a comparison "
+                             "audit checks the outcome the CVRs imply, which must be the reported one")
+    differ = np.flatnonzero(np.any(by_table != t_votes, axis=1))
+    return {"path": str(path.resolve()), "sha256": _sha256_file(path), "ballots": int(len(man.ballot_ids)),
+            "cvrs": int((~man.phantom).sum()), "phantoms": int(man.phantom.sum()), "overvotes": cvrs.overvotes,
+            "tables_differing_from_source": int(differ.size),
+            "tables_differing_sample": [str(t_ids[i]) for i in differ[:10]], "method": method}
 
 
 def _risk(percent: float) -> float:
@@ -92,10 +162,23 @@ def _same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners: int,
              threshold: float | None, force: bool = False, votes_allowed: int = 1,
-             replacement: bool = True) -> dict[str, Any]:
-    """Plan the first round and commit to the manifest and reported results (stored, with the time)."""
+             replacement: bool = True, cvr: Path | None = None) -> dict[str, Any]:
+    """Plan the first round and commit to the manifest and reported results (stored, with the time).
+    With ``cvr``: a ballot-level comparison audit of the CVRs (method comparison = ALPHA, or supersimple)."""
     m = store.matrix(source)
-    ids, votes, ballots = _arrays(m, votes_allowed)
+    cvr_info = None
+    if method == "comparison" and cvr is None:
+        raise InputError("--method comparison compares ballots with their cast-vote records: give --cvr FILE",
+                         field="--cvr")
+    if cvr is not None:
+        if method not in ("comparison", "alpha", "supersimple"):
+            raise InputError(f"--cvr goes with --method comparison (ALPHA) or supersimple, not {method}",
+                             field="--method")
+        if threshold is not None:
+            raise InputError("a CVR audit here covers plurality contests", field="--threshold")
+        method = "alpha" if method == "comparison" else method
+        cvr_info = _cvr_plan(m, cvr, method, winners, votes_allowed)
+    ids, votes, ballots, _, _ = _units(m, {"cvr": cvr_info} if cvr_info else {}, votes_allowed)
     result = _guard(rla.plan, method, ids, votes, m.candidates, ballots, risk_limit=_risk(risk_limit),
                     winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed,
                     replacement=replacement)
@@ -103,7 +186,8 @@ def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners:
     state = store.state(key) or {}
     if state.get("rounds") and (state.get("method") not in (None, method)
                                 or state.get("votes_allowed", 1) != votes_allowed
-                                or state.get("replacement", True) != replacement):
+                                or state.get("replacement", True) != replacement
+                                or (state.get("cvr") or {}).get("sha256") != (cvr_info or {}).get("sha256")):
         if not force:
             raise VoteauditError(f"an audit of {source!r} by {state['method']} (votes allowed "
                                  f"{state.get('votes_allowed', 1)}) has drawn {len(state['rounds'])} round(s); "
@@ -117,9 +201,13 @@ def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners:
         commit = old                     # same data: the first commitment (and its time) stands
     store.save_state(key, {**state, "method": method, "risk_limit": risk_limit, "winners": winners,
                            "threshold": threshold, "commitment": commit, "planned_size": result.sample_size,
-                           "votes_allowed": votes_allowed, "replacement": replacement})
+                           "votes_allowed": votes_allowed, "replacement": replacement, "cvr": cvr_info})
+    if cvr_info:
+        commit = {**commit, "cvr_sha256": cvr_info["sha256"]}
+        state = store.state(key) or {}
+        store.save_state(key, {**state, "commitment": commit})
     return {**result.to_dict(), "source": source, "method": method, "risk_limit_percent": risk_limit,
-            "commitment": commit, "votes_allowed": votes_allowed, "replacement": replacement}
+            "commitment": commit, "votes_allowed": votes_allowed, "replacement": replacement, "cvr": cvr_info}
 
 
 def _rounds(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -155,7 +243,7 @@ def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: i
     if votes_allowed is not None and state.get("rounds") and votes_allowed != state.get("votes_allowed", 1):
         raise VoteauditError(f"the audit of {source!r} was drawn with --votes-allowed {state.get('votes_allowed', 1)}")
     votes_allowed = votes_allowed or state.get("votes_allowed", 1)
-    ids, votes, ballots = _arrays(m, votes_allowed)
+    ids, votes, ballots, _, man = _units(m, state, votes_allowed)
     method = method or state.get("method") or "macro"
     winners = winners if winners is not None else state.get("winners", 1)
     threshold = threshold if threshold is not None else state.get("threshold")
@@ -167,6 +255,8 @@ def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: i
                                  "a new audit")
         state, rounds = {k: v for k, v in state.items() if k == "commitment"}, []
     elif state.get("method") not in (None, method):
+        if state.get("cvr"):
+            raise VoteauditError(f"the audit of {source!r} is a CVR comparison by {state['method']}: plan anew")
         state = {k: v for k, v in state.items() if k == "commitment"}
     commit = state.get("commitment")
     current = _commitment(m, ids, votes, ballots)
@@ -206,9 +296,14 @@ def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: i
                  "risk_limit": risk_limit if risk_limit is not None else state.get("risk_limit", 5.0),
                  "rounds": [{k2: v for k2, v in r.items() if k2 != "round"} for r in rounds]}
         store.save_state(key, state)
-    return {"source": source, "method": method, "seed": seed, "round": k, "repeat": repeat, "start": start,
-            "size": size, "sample": drawn, "distinct_tables": len(set(drawn)), "replacement": replacement,
-            "manifest_sha256": current["manifest_sha256"], "forced": bool(force)}
+    if man is not None:   # where the audit team finds each drawn ballot
+        where = dict(zip(man.ballot_ids.tolist(), man.tables.tolist(), strict=True))
+        extra_doc: dict[str, Any] = {"ballots": [{"ballot_id": b, "table": where[b]} for b in drawn]}
+    else:
+        extra_doc = {}
+    return {**extra_doc, "source": source, "method": method, "seed": seed, "round": k, "repeat": repeat,
+            "start": start, "size": size, "sample": drawn, "distinct_tables": len(set(drawn)),
+            "replacement": replacement, "manifest_sha256": current["manifest_sha256"], "forced": bool(force)}
 
 
 def _sampled_tally(candidates: list[str], doc: dict[str, Any]) -> dict[str, int]:
@@ -226,13 +321,16 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
         raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
     m = store.matrix(source)
     va = int(state.get("votes_allowed", 1))
-    ids, votes, ballots = _arrays(m, va)
+    ids, votes, ballots, phantoms, _ = _units(m, state, va)
     drawn = _guard(rla.sample, state["method"], ids, votes, m.candidates, ballots, seed=state["seed"],
                    size=state["draws"], winners=state["winners"], threshold=_threshold(state["threshold"]),
                    votes_allowed=va, replacement=bool(state.get("replacement", True)))
     audited: dict[str, np.ndarray] = {}
     name = audit_source or state.get("audit_source")
-    if name:
+    if state.get("cvr"):
+        audited = {b: np.array([v[c] for c in m.candidates], dtype=np.int64) for b, v in state.get("mvr", {}).items()}
+        name = None
+    elif name:
         hand = store.matrix(name)
         if hand.kind != "audit":
             raise VoteauditError(f"source {name!r} is of kind {hand.kind!r}, not 'audit'")
@@ -257,11 +355,11 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
     status = _guard(rla.measure, state["method"], ids, votes, m.candidates, ballots,
                     risk_limit=state["risk_limit"] / 100, sampled_ids=drawn, audited_votes=audited,
                     winners=state["winners"], threshold=_threshold(state["threshold"]), votes_allowed=va,
-                    replacement=bool(state.get("replacement", True)), **extra)
+                    replacement=bool(state.get("replacement", True)), worst=phantoms & set(drawn), **extra)
     return {"source": source, "audit_source": name, "method": state["method"], "seed": state["seed"],
             "risk_limit": state["risk_limit"], "draws": state["draws"], "rounds": rounds,
             "commitment": state.get("commitment"), "replacement": bool(state.get("replacement", True)),
-            **status.to_dict()}
+            "cvr": state.get("cvr"), "phantoms_drawn": sorted(phantoms & set(drawn)), **status.to_dict()}
 
 
 def _emit(doc: dict[str, Any], as_json: bool, lines: list[str]) -> None:
@@ -290,6 +388,8 @@ def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, 
          without_replacement: Annotated[bool, typer.Option(
              "--without-replacement", help="Draw distinct ballots (alpha; SHANGRLA's finite-population "
                                            "ALPHA). Later samples follow the plan.")] = False,
+         cvr: Annotated[Path | None, typer.Option("--cvr", help="Cast-vote records (CSV: ballot_id, table, one 0/1 "
+                                                                "column per candidate): --method comparison.")] = None,
          force: Force = False, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """First-round sample size for a risk limit, and the commitment: sha256 of the ballot manifest and of the
@@ -299,7 +399,7 @@ def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, 
     def body() -> None:
         with _open(db) as store:
             doc = plan_cmd(store, source, method, risk_limit, winners, threshold, force, votes_allowed or 1,
-                           not without_replacement)
+                           not without_replacement, cvr)
         c = doc["commitment"]
         _emit(doc, as_json, [f"{method}: sample {doc['sample_size']:,} draws for a {risk_limit}% risk limit "
                              f"(diluted margin {doc.get('diluted_margin')}).",
@@ -338,8 +438,28 @@ def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Pub
     run_guarded(body)
 
 
+def _record_mvrs(store: Store, source: str, state: dict[str, Any], file: Path) -> dict[str, Any]:
+    """Manual vote records of drawn ballots (CVR format, ``table`` optional), kept in the audit's state."""
+    m = store.matrix(source)
+    va = int(state.get("votes_allowed", 1))
+    mvr = _read_cvrs(file, m.candidates, need_table=False, votes_allowed=va)
+    ids, votes, ballots, phantoms, _ = _units(m, state, va)
+    drawn = set(_guard(rla.sample, state["method"], ids, votes, m.candidates, ballots, seed=state["seed"],
+                       size=state["draws"], replacement=bool(state.get("replacement", True)),
+                       winners=state.get("winners", 1)))
+    stray = [b for b in mvr.ballot_ids if b not in drawn]
+    if stray:
+        raise InputError(f"ballots not drawn by this audit: {', '.join(stray[:10])}", file=str(file),
+                         field="ballot_id")
+    records = {**state.get("mvr", {}), **{b: dict(zip(m.candidates, r.tolist(), strict=True))
+                                          for b, r in zip(mvr.ballot_ids, mvr.marks, strict=True)}}
+    store.save_state(f"audit:{source}", {**state, "mvr": records})
+    return {"file": str(file), "ballots": len(mvr.ballot_ids), "overvotes": mvr.overvotes, "recorded": len(records)}
+
+
 @app.command("record")
-def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled sheets (any ingest format).")],
+def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled sheets (any ingest format); for "
+                                                    "a CVR audit, the drawn ballots' marks in the CVR format.")],
            source: Source,
            audit_source: Annotated[str | None, typer.Option("--audit-source", help="Name for the hand counts "
                                                                                      "(default SOURCE-audit).")] = None,
@@ -360,14 +480,18 @@ def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled
             state = store.state(f"audit:{source}")
             if not state:
                 raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
-            result = ingest_file(store, file, m, source=name, kind="audit")
-            store.save_state(f"audit:{source}", {**state, "audit_source": name})
-            doc = status_cmd(store, source, name)
+            if state.get("cvr"):
+                result = _record_mvrs(store, source, state, file)
+                doc = status_cmd(store, source, None)
+            else:
+                result = ingest_file(store, file, m, source=name, kind="audit").to_dict()
+                store.save_state(f"audit:{source}", {**state, "audit_source": name})
+                doc = status_cmd(store, source, name)
             if not doc.get("pending") and state.get("rounds"):    # this round's tally, for Minerva's later rounds
                 tally = _sampled_tally(store.matrix(source).candidates, doc)
                 snaps = {**state.get("tallies", {}), str(len(state["rounds"])): tally}
                 store.save_state(f"audit:{source}", {**state, "audit_source": name, "tallies": snaps})
-        doc["ingest"] = result.to_dict()
+        doc["ingest"] = result
         if as_json:
             _emit(doc, True, [])
         else:

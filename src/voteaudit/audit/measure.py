@@ -63,7 +63,7 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
             audited_votes: dict[str, np.ndarray], winners: int = 1,
             threshold: float | None = None, round_sizes: list[int] | None = None,
             round_tallies: list[np.ndarray] | None = None, votes_allowed: int = 1,
-            replacement: bool = True) -> AuditStatus:
+            replacement: bool = True, worst: set[str] | None = None) -> AuditStatus:
     """Risk after the draws ``sampled_ids`` (draw order, repeats included) given hand counts.
 
     ``audited_votes[table]``: comparison methods, the hand count of the table's sheet/ballots per
@@ -71,6 +71,8 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
     draws of it). Minerva also needs ``round_sizes`` (draws per round, the last being the current
     round) and ``round_tallies``: the sampled votes per candidate (k,) at the end of each earlier round.
     ``replacement=False`` (ALPHA): the ballots were drawn without replacement (finite-population test).
+    ``worst``: drawn units that need no hand count because they count as the worst case (phantom
+    ballots of a CVR audit: :mod:`.cvr`), for the comparison methods.
     """
     check_method(method)
     check_replacement(method, replacement)
@@ -91,7 +93,10 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
     bad = [u for u, a in audited.items() if a.shape[0] != k or np.any(a < 0)]
     if bad:
         raise ValueError(f"audited votes must be {k} non-negative counts: tables {', '.join(bad[:10])}")
-    pending = [u for u in dict.fromkeys(sampled) if u not in audited]
+    worst = worst or set()
+    if worst & audited.keys():
+        raise ValueError(f"hand counts given for worst-case units: {', '.join(sorted(worst & audited.keys())[:10])}")
+    pending = [u for u in dict.fromkeys(sampled) if u not in audited and u not in worst]
     name = contest.candidates
 
     if method == "bravo":
