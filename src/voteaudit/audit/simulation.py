@@ -18,6 +18,7 @@ import numpy as np
 from . import alpha as alpha_m
 from . import bravo as bravo_m
 from . import macro as macro_m
+from . import minerva as minerva_m
 from . import supersimple as ss_m
 from .contest import build_contest
 from .martingale import optimal_comparison
@@ -52,6 +53,9 @@ def confirm_rate(method: str, reported: np.ndarray, true: np.ndarray, ballots: n
         if method == "bravo":
             confirmed += _bravo_chunk(contest, true, ballots, r, max_draws, la, rng)
             continue
+        if method == "minerva":
+            confirmed += _minerva_chunk(contest, true, ballots, r, max_draws, risk_limit, rng)
+            continue
         if replacement:
             idx = np.minimum(np.searchsorted(cum, rng.random((r, max_draws)) * cum[-1], side="right"), w.size - 1)
         else:
@@ -85,15 +89,21 @@ def confirm_rate(method: str, reported: np.ndarray, true: np.ndarray, ballots: n
     return confirmed / reps
 
 
-def _bravo_chunk(contest, true: np.ndarray, ballots: np.ndarray, r: int, n: int, la: float,
-                 rng: np.random.Generator) -> int:
-    """BRAVO on ballots drawn from the true contents (table-major manifest, blanks last)."""
+def _polled(true: np.ndarray, ballots: np.ndarray, r: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(r, n) candidate index on ballots drawn uniformly with replacement from the true contents
+    (table-major manifest, blanks last; k means blank/invalid)."""
     cum_b = np.cumsum(ballots)
     x = rng.integers(0, cum_b[-1], size=(r, n))
     t = np.searchsorted(cum_b, x, side="right")
     offset = x - np.where(t > 0, cum_b[np.maximum(t - 1, 0)], 0)
     cv = np.cumsum(true, axis=1)[t]                            # (r, n, k)
-    cand = (offset[..., None] >= cv).sum(axis=2)              # k means blank/invalid
+    return (offset[..., None] >= cv).sum(axis=2)
+
+
+def _bravo_chunk(contest, true: np.ndarray, ballots: np.ndarray, r: int, n: int, la: float,
+                 rng: np.random.Generator) -> int:
+    """BRAVO on ballots drawn from the true contents."""
+    cand = _polled(true, ballots, r, n, rng)
     ok = np.ones(r, dtype=bool)
     for a in contest.assertions:
         s, _, _ = bravo_m._shares(contest, a)
@@ -108,3 +118,35 @@ def _bravo_chunk(contest, true: np.ndarray, ballots: np.ndarray, r: int, n: int,
         logt = np.cumsum(step, axis=1)
         ok &= np.max(logt, axis=1) >= -la
     return int(ok.sum())
+
+
+def _minerva_chunk(contest, true: np.ndarray, ballots: np.ndarray, r: int, n: int, alpha: float,
+                   rng: np.random.Generator) -> int:
+    """Minerva in rounds: the plan's 90 % first round, then Arlo's int(n1 1.5^j) more, while the
+    cumulative draws stay within ``n`` (then a full hand count). A replicate confirms when every pair
+    stops in some round (r_j <= alpha)."""
+    n1 = minerva_m.first_round_sizes(alpha, contest, (0.9,))["0.9"]
+    ends, total, j = [], n1, 1
+    while total <= n:
+        ends.append(total)
+        j += 1
+        total += int(n1 * minerva_m.MULTIPLE ** j)
+    if not ends:
+        return 0
+    cand = _polled(true, ballots, r, ends[-1], rng)
+    confirmed = 0
+    for rep in range(r):
+        ok = True
+        for a in contest.assertions:
+            vw, vl = int(contest.totals[a.plus[0]]), int(contest.totals[a.minus[0]])
+            w = np.cumsum(cand[rep] == a.plus[0])[np.array(ends) - 1]
+            lo = np.cumsum(cand[rep] == a.minus[0])[np.array(ends) - 1]
+            if vl == 0 and lo[-1] > 0:
+                ok = False
+                break
+            rk = minerva_m.pair_risks(vw / (vw + vl), alpha, (w + lo).tolist(), w.tolist())
+            if not any(x <= alpha for x in rk):
+                ok = False
+                break
+        confirmed += ok
+    return confirmed
