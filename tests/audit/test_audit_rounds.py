@@ -131,3 +131,11 @@ def test_without_replacement_through_the_cli(run):
     assert r1["replacement"] is False and r2["start"] == 5
     st = run("audit", "status", "--source", "auth").doc
     assert st["replacement"] is False and st["draws"] == 10
+
+
+def test_report_shows_the_commitment_for_ballot_polling(run, tmp_path):
+    c = run("audit", "plan", "--source", "auth", "--method", "bravo", "--risk-limit", "10").doc["commitment"]
+    run("audit", "sample", "--source", "auth", "--seed", "42", "--size", "5")
+    assert run("report", "--out", tmp_path / "rep", json_out=False).exit_code == 0
+    html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    assert c["manifest_sha256"] in html and "before the seed" in html
