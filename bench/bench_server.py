@@ -60,7 +60,7 @@ def prepare(pg: str, submitters: int) -> tuple[str, str, list[str], list[str]]:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    code = ("from voteaudit.server.cli import serve_command; "
+    code = ("from voteaudit.cli.server import serve_command; "
             f"serve_command(db={url!r}, host='127.0.0.1', port={port}, workers={workers}, source='observers', "
             "quota=10000, rate=1000.0, max_upload=8388608, access_log=False)")
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)

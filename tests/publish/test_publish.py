@@ -12,9 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from tests.publish.conftest import EVIL_A, EVIL_B, EVIL_PLACE, EVIL_SOURCE
+from voteaudit.cli.publish import publish_command, verify_command
 from voteaudit.model import VoteauditError
 from voteaudit.publish import publish, verify
-from voteaudit.publish.cli import publish_command, verify_command
 from voteaudit.publish.records import SourceHead, canonical_bytes
 from voteaudit.publish.writer import check_rel, js_literal, safe_name
 from voteaudit.store import open_store

@@ -9,7 +9,7 @@ import psycopg
 import typer
 from typer.testing import CliRunner
 
-from voteaudit.server.cli import serve_command, users_app
+from voteaudit.cli.server import serve_command, users_app
 
 app = typer.Typer()
 app.command("serve")(serve_command)

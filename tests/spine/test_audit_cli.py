@@ -31,7 +31,8 @@ def test_audit_confirms_correct_result(cli, tmp_path):
     assert again.exit_code != 0  # no such source
     assert len(first["sample"]) == size
     # hand counts equal to the reported results for the sampled tables
-    reported = {r["table"]: r for r in csv.DictReader(open(tmp_path / "official.csv"))}
+    with open(tmp_path / "official.csv") as fh:
+        reported = {r["table"]: r for r in csv.DictReader(fh)}
     lines = ["region,table,A,B"]
     for uid in sorted(set(first["sample"])):
         region, table = uid.split(".")

@@ -65,6 +65,8 @@ def _logit(y: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def expected_above(y: np.ndarray, n: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
     """Per-unit P(y >= 0.95) under the area logit-normal + binomial model."""
+    if y.size == 0:
+        return np.zeros(0)
     z = _logit(y, n)
     inv = np.zeros(z.size, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     cnt = np.bincount(inv)

@@ -144,14 +144,14 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
 
 def _audits(store: Store, doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Status of every audit in progress (``voteaudit audit sample`` has drawn a sample)."""
-    from voteaudit.audit_cli import status_cmd
+    from voteaudit.audit.session import audit_status
     from voteaudit.model import VoteauditError
 
     out = []
     for s in doc["sources"]:
         if (store.state(f"audit:{s['name']}") or {}).get("draws"):
             try:
-                out.append(status_cmd(store, s["name"], None))
+                out.append(audit_status(store, s["name"], None))
             except VoteauditError:
                 continue
     return out

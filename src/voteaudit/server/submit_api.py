@@ -79,7 +79,10 @@ async def read_image(request: Request, max_upload: int) -> tuple[bytes, str, str
     upload = form.get("image")
     if upload is None or isinstance(upload, str):
         raise HTTPException(422, "multipart field 'image' (a file) is required")
-    data = await upload.read(max_upload + 1)
+    try:
+        data = await upload.read(max_upload + 1)
+    finally:
+        await form.close()  # the spooled temporary file
     if len(data) > max_upload:
         raise HTTPException(413, f"upload larger than {max_upload} bytes")
     ctype = sniff(data)

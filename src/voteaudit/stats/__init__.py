@@ -22,6 +22,7 @@ from voteaudit.stats.pvt import (
     check_announced,
     design,
     ndi_sample_size,
+    plan_from_frame,
     pvt_estimate,
     select_sample,
     stations_needed,
@@ -32,7 +33,7 @@ __all__ = [
     "BoundsResult", "Bulletin", "Certificate", "CoverageResult", "EstimateResult", "Universe",
     "align_columns", "allocate", "announced_tests", "announced_tests_to_dict", "bulletin_arithmetic",
     "bulletin_certificate", "bulletin_sequence", "check_announced", "coverage", "design",
-    "estimate_matrix", "estimate_shares", "group_votes", "ndi_sample_size", "pvt_estimate",
+    "estimate_matrix", "estimate_shares", "group_votes", "ndi_sample_size", "plan_from_frame", "pvt_estimate",
     "round_percentage_probability", "round_percentage_test", "select_sample", "stations_needed",
     "what_it_would_take", "worst_case_bounds",
 ]

@@ -170,6 +170,24 @@ def design(
     return PVTDesign(margin, z, n, int(sum(alloc.values())), alloc)
 
 
+def plan_from_frame(unit_ids: np.ndarray, strata: np.ndarray, registered: np.ndarray, *, seed: str,
+                    margin: float, confidence: float = 0.99, turnout: float = 1.0, reporting: float = 1.0,
+                    minimum: int = 2) -> tuple[PVTDesign, np.ndarray]:
+    """Design a quick count over a frame of tables (ids, stratum per table, registered voters) and draw it.
+
+    ``margin`` is a fraction (0.01 = ±1 point); Z is the normal quantile of ``confidence``. Returns the
+    design and the drawn table ids. Raises ValueError when the frame has no registered voters.
+    """
+    reg = np.clip(registered, 0, None)
+    if reg.sum() == 0:
+        raise ValueError("the frame has no registered voters: it cannot serve as a sampling frame")
+    keys, counts = np.unique(strata, return_counts=True)
+    z = float(_st.norm.ppf(0.5 + confidence / 2))
+    plan = design(margin, dict(zip(keys.tolist(), counts.tolist(), strict=True)), int(reg.sum()),
+                  float(reg[reg > 0].mean()), z=z, turnout=turnout, reporting_rate=reporting, minimum=minimum)
+    return plan, unit_ids[select_sample(unit_ids, strata, plan.allocation, seed)]
+
+
 def pvt_estimate(
     votes: np.ndarray,
     registered: np.ndarray,

@@ -1,4 +1,4 @@
-"""Typer commands ``voteaudit publish`` and ``voteaudit verify`` (registered by ``voteaudit.cli``)."""
+"""``voteaudit publish`` and ``voteaudit verify``: the static, tamper-evident release."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from voteaudit.store import DEFAULT_DB
-from voteaudit.terminal import DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
+from voteaudit.cli.app import app
+from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
 
 
+@app.command("publish")
 @handle_errors
 def publish_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the site: empty, or an earlier publication.")],
@@ -69,6 +70,7 @@ def publish_command(
     out.print("Announce the root where it cannot be silently edited; check a copy with `voteaudit verify DIR`.")
 
 
+@app.command("verify")
 @handle_errors
 def verify_command(
     site: Annotated[Path, typer.Argument(help="A directory written by `voteaudit publish`.")],

@@ -1,34 +1,27 @@
-"""``voteaudit audit plan|sample|record|status``: a risk-limiting audit of one source's table results.
+"""An audit in progress, kept in a store: plan and commit, draw rounds from the public seed, record hand
+counts, measure the risk.
 
-The audit's parameters (method, risk limit, seed, draws so far) are kept in the store, so that
-``status`` re-derives the sample from the public seed and measures the risk from the hand counts
-recorded as a source of kind ``audit``.
+The rest of :mod:`voteaudit.audit` is pure math over arrays; this module is the glue that reads the
+reported results, CVR files and hand counts and keeps the audit's state in the store (``audit:SOURCE``
+through :meth:`~voteaudit.store.Store.save_state`): method, risk limit, the commitment made at
+``plan`` (sha256 of the ballot manifest and of the reported results, and the time), the seed and when
+it was recorded, the rounds drawn (start, size, seed, manifest sha256, time), each round's tally
+(Minerva), a CVR file's path and sha256 and the manual vote records of drawn ballots. ``status``
+re-derives the sample from the public seed. The CLI and the report both use it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import typer
 
-from voteaudit import audit as rla
+import voteaudit.audit as rla
 from voteaudit.model import InputError, SourceMatrix, VoteauditError
-from voteaudit.store import DEFAULT_DB, Store
 
-app = typer.Typer(help="Risk-limiting audits: plan a sample, draw it from a public seed, record the hand counts "
-                       "of the sampled tally sheets, and measure the risk.", no_args_is_help=True)
-
-Method = Annotated[str, typer.Option("--method", help="macro (batch comparison, PPEB), supersimple, alpha, ballot "
-                                                      "polling (bravo, minerva), or comparison (ballots vs --cvr).")]
-Source = Annotated[str, typer.Option("--source", help="Source whose reported table results are audited.")]
-RiskLimit = Annotated[float, typer.Option("--risk-limit", help="Risk limit in percent, e.g. 5.")]
-Winners = Annotated[int, typer.Option("--winners", help="Number of winners (seats).")]
-VotesAllowed = Annotated[int | None, typer.Option("--votes-allowed", help="Vote-for-n: votes a ballot may hold "
-                                                                        "(macro, supersimple; default 1).")]
-Threshold = Annotated[float | None, typer.Option("--threshold", help="Share (percent) a single winner needs to "
-                                                                     "avoid a runoff, e.g. 50.")]
+if TYPE_CHECKING:
+    from voteaudit.store import Store
 
 
 def _arrays(m: SourceMatrix, votes_allowed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,7 +153,7 @@ def _same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.get("manifest_sha256") == b.get("manifest_sha256") and a.get("results_sha256") == b.get("results_sha256")
 
 
-def plan_cmd(store: Store, source: str, method: str, risk_limit: float, winners: int,
+def plan_audit(store: Store, source: str, method: str, risk_limit: float, winners: int,
              threshold: float | None, force: bool = False, votes_allowed: int = 1,
              replacement: bool = True, cvr: Path | None = None) -> dict[str, Any]:
     """Plan the first round and commit to the manifest and reported results (stored, with the time).
@@ -233,7 +226,7 @@ def _check_seed(state: dict[str, Any], seed: str, seed_time: str | None, force: 
     return recorded
 
 
-def sample_cmd(store: Store, source: str, method: str | None, seed: str, size: int | None, winners: int | None,
+def draw_round(store: Store, source: str, method: str | None, seed: str, size: int | None, winners: int | None,
                threshold: float | None, risk_limit: float | None, *, round_no: int | None = None,
                force: bool = False, seed_time: str | None = None, votes_allowed: int | None = None) -> dict[str, Any]:
     """Draw round ``round_no`` (default: the next); a round drawn before is re-derived, identical."""
@@ -315,7 +308,7 @@ def _sampled_tally(candidates: list[str], doc: dict[str, Any]) -> dict[str, int]
     return tally
 
 
-def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str, Any]:
+def audit_status(store: Store, source: str, audit_source: str | None) -> dict[str, Any]:
     state = store.state(f"audit:{source}")
     if not state or not state.get("draws"):
         raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
@@ -362,82 +355,6 @@ def status_cmd(store: Store, source: str, audit_source: str | None) -> dict[str,
             "cvr": state.get("cvr"), "phantoms_drawn": sorted(phantoms & set(drawn)), **status.to_dict()}
 
 
-def _emit(doc: dict[str, Any], as_json: bool, lines: list[str]) -> None:
-    from voteaudit.terminal import emit, out
-
-    if as_json:
-        emit(doc)
-    else:
-        for line in lines:
-            out.print(line)
-
-
-def _open(db: str) -> Store:
-    from voteaudit.store import open_store
-
-    return open_store(db)
-
-
-Force = Annotated[bool, typer.Option("--force", help="Go on despite a broken commitment order (recorded in the "
-                                                     "audit's state and output).")]
-
-
-@app.command("plan")
-def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, winners: Winners = 1,
-         threshold: Threshold = None, votes_allowed: VotesAllowed = None,
-         without_replacement: Annotated[bool, typer.Option(
-             "--without-replacement", help="Draw distinct ballots (alpha; SHANGRLA's finite-population "
-                                           "ALPHA). Later samples follow the plan.")] = False,
-         cvr: Annotated[Path | None, typer.Option("--cvr", help="Cast-vote records (CSV: ballot_id, table, one 0/1 "
-                                                                "column per candidate): --method comparison.")] = None,
-         force: Force = False, db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """First-round sample size for a risk limit, and the commitment: sha256 of the ballot manifest and of the
-    reported results, recorded before any seed (publish them, then generate the seed)."""
-    from voteaudit.terminal import run_guarded
-
-    def body() -> None:
-        with _open(db) as store:
-            doc = plan_cmd(store, source, method, risk_limit, winners, threshold, force, votes_allowed or 1,
-                           not without_replacement, cvr)
-        c = doc["commitment"]
-        _emit(doc, as_json, [f"{method}: sample {doc['sample_size']:,} draws for a {risk_limit}% risk limit "
-                             f"(diluted margin {doc.get('diluted_margin')}).",
-                             f"committed at {c['committed_at']}: manifest sha256 {c['manifest_sha256']}",
-                             f"reported results sha256 {c['results_sha256']} ({c['tables']:,} tables, "
-                             f"{c['ballots']:,} ballots). Publish these before the seed is generated."])
-    run_guarded(body)
-
-
-@app.command("sample")
-def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Public seed, e.g. 20 dice rolls.")],
-           size: Annotated[int | None, typer.Option("--size", help="Draws in this round (round 1: the plan's "
-                                                                   "size by default).")] = None,
-           round_no: Annotated[int | None, typer.Option(
-               "--round", help="Round to draw (default: the next); a round drawn before is re-derived.")] = None,
-           method: Annotated[str | None, typer.Option("--method", help="Default: planned.")] = None,
-           winners: Annotated[int | None, typer.Option("--winners", help="Number of winners (seats).")] = None,
-           threshold: Threshold = None,
-           risk_limit: Annotated[float | None, typer.Option("--risk-limit", help="Risk limit in percent.")] = None,
-           seed_time: Annotated[str | None, typer.Option("--seed-time", help="When the seed was generated (ISO "
-                                                                             "8601); default: now.")] = None,
-           votes_allowed: VotesAllowed = None, force: Force = False,
-           db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
-           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Draw a round of tables to hand-count from a public seed (SHA-256; anyone can re-derive it). Repeats are
-    kept. Refuses a seed recorded before the plan's commitment unless --force."""
-    from voteaudit.terminal import run_guarded
-
-    def body() -> None:
-        with _open(db) as store:
-            doc = sample_cmd(store, source, method, seed, size, winners, threshold, risk_limit, round_no=round_no,
-                             force=force, seed_time=seed_time, votes_allowed=votes_allowed)
-        again = " (drawn before: the same draws)" if doc["repeat"] else ""
-        _emit(doc, as_json, [f"round {doc['round']}{again}, draws {doc['start'] + 1}..{doc['start'] + doc['size']}: "
-                             + ", ".join(doc["sample"])])
-    run_guarded(body)
-
-
 def _record_mvrs(store: Store, source: str, state: dict[str, Any], file: Path) -> dict[str, Any]:
     """Manual vote records of drawn ballots (CVR format, ``table`` optional), kept in the audit's state."""
     m = store.matrix(source)
@@ -457,119 +374,26 @@ def _record_mvrs(store: Store, source: str, state: dict[str, Any], file: Path) -
     return {"file": str(file), "ballots": len(mvr.ballot_ids), "overvotes": mvr.overvotes, "recorded": len(records)}
 
 
-@app.command("record")
-def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled sheets (any ingest format); for "
-                                                    "a CVR audit, the drawn ballots' marks in the CVR format.")],
-           source: Source,
-           audit_source: Annotated[str | None, typer.Option("--audit-source", help="Name for the hand counts "
-                                                                                     "(default SOURCE-audit).")] = None,
-           mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML column mapping.")] = None,
-           unit: Annotated[list[str] | None, typer.Option("--unit", help="Key column; repeat.")] = None,
-           candidate: Annotated[list[str] | None, typer.Option("--candidate", help="Vote column; repeat.")] = None,
-           db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
-           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Record hand counts as a source of kind `audit`, then report the measured risk."""
-    from voteaudit.ingest import ingest_file, load_mapping
-    from voteaudit.ingest.mapping import Mapping
-    from voteaudit.terminal import run_guarded
+def record_hand_counts(store: Store, source: str, file: Any, mapping: Any, audit_source: str) -> dict[str, Any]:
+    """Record ``file`` and measure the risk: for a CVR audit, the drawn ballots' marks (CVR format); else the
+    hand counts of the drawn tables, ingested as source ``audit_source`` of kind audit. Keeps the round's
+    tally once no drawn unit is pending (Minerva measures later rounds with it)."""
+    from voteaudit.ingest import ingest_file
 
-    def body() -> None:
-        name = audit_source or f"{source}-audit"
-        m = load_mapping(mapping) if mapping else Mapping(units=list(unit or []), candidates=list(candidate or []))
-        with _open(db) as store:
-            state = store.state(f"audit:{source}")
-            if not state:
-                raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
-            if state.get("cvr"):
-                result = _record_mvrs(store, source, state, file)
-                doc = status_cmd(store, source, None)
-            else:
-                result = ingest_file(store, file, m, source=name, kind="audit").to_dict()
-                store.save_state(f"audit:{source}", {**state, "audit_source": name})
-                doc = status_cmd(store, source, name)
-            if not doc.get("pending") and state.get("rounds"):    # this round's tally, for Minerva's later rounds
-                tally = _sampled_tally(store.matrix(source).candidates, doc)
-                snaps = {**state.get("tallies", {}), str(len(state["rounds"])): tally}
-                store.save_state(f"audit:{source}", {**state, "audit_source": name, "tallies": snaps})
-        doc["ingest"] = result
-        if as_json:
-            _emit(doc, True, [])
-        else:
-            from voteaudit.terminal import out
-
-            for table in status_tables(doc):
-                out.print(table)
-    run_guarded(body)
-
-
-@app.command("status")
-def status(source: Source,
-           audit_source: Annotated[str | None, typer.Option("--audit-source", help="Hand-count source.")] = None,
-           db: Annotated[str, typer.Option("--db")] = DEFAULT_DB,
-           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Measured risk, verdict, rounds and per-table discrepancies (reported first, then audited)."""
-    from voteaudit.terminal import emit, out, run_guarded
-
-    def body() -> None:
-        with _open(db) as store:
-            doc = status_cmd(store, source, audit_source)
-        if as_json:
-            emit(doc)
-        else:
-            for table in status_tables(doc):
-                out.print(table)
-    run_guarded(body)
-
-
-def _cell(value: Any) -> Any:
-    """A table cell from untrusted text: never markup, control characters shown escaped."""
-    from rich.text import Text
-
-    text = "" if value is None else str(value)
-    return Text("".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text))
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left", show_header=any(columns))
-    for c in columns:
-        t.add_column(_cell(c))
-    for r in rows:
-        t.add_row(*[_cell(v) for v in r])
-    return t
-
-
-def status_tables(doc: dict[str, Any]) -> list[Any]:
-    """The status as Rich tables for people: summary, rounds, risk per assertion, drawn tables."""
-    names = list(doc["discrepancies"][0].get("reported") or doc["discrepancies"][0].get("audited") or {}) \
-        if doc.get("discrepancies") else []
-    c = doc.get("commitment") or {}
-    summary = [["source", doc["source"]], ["method", doc["method"]], ["risk limit", f"{doc['risk_limit'] * 100:g} %"],
-               ["measured risk", f"{doc['risk']:.4g}"], ["verdict", doc["verdict"]], ["draws", doc["draws"]],
-               ["tables audited", doc["tables_audited"]], ["next round size", doc["next_round_size"]],
-               ["seed", doc["seed"]], ["manifest sha256", c.get("manifest_sha256", "(none: drawn with --force)")],
-               ["committed at", c.get("committed_at", "")], ["hand counts", doc.get("audit_source") or "(none yet)"]]
-    if doc.get("pending"):
-        summary.append(["awaiting hand counts", ", ".join(doc["pending"][:20])
-                        + (" ..." if len(doc["pending"]) > 20 else "")])
-    if doc.get("notes"):
-        summary.append(["notes", doc["notes"]])
-    out = [_table("Audit", ["", ""], summary),
-           _table("Rounds", ["round", "draws", "size", "drawn at"],
-                  [[r["round"], f"{r['start'] + 1}..{r['start'] + r['size']}", r["size"], r.get("drawn_at", "")]
-                   for r in doc.get("rounds", [])]),
-           _table("Risk per assertion", ["assertion", "risk"],
-                  [[a, f"{p:.4g}"] for a, p in doc.get("risks", {}).items()])]
-    rows = []
-    for d in doc.get("discrepancies", [])[:50]:
-        rep, aud, diff = d.get("reported") or {}, d.get("audited") or {}, d.get("difference") or {}
-        rows.append([d["unit"], d.get("times_drawn", ""), *[rep.get(n, "") for n in names],
-                     *["" if not aud else aud.get(n, "") for n in names],
-                     *["" if not diff else diff.get(n, "") for n in names],
-                     "" if d.get("overstatement") is None else f"{d['overstatement']:.4g}"])
-    cols = ["table", "times drawn", *[f"reported {n}" for n in names], *[f"audited {n}" for n in names],
-            *[f"difference {n}" for n in names], "overstatement"]
-    more = len(doc.get("discrepancies", [])) - 50
-    out.append(_table("Drawn tables" + (f" (first 50; {more} more with --json)" if more > 0 else ""), cols, rows))
-    return out
+    state = store.state(f"audit:{source}")
+    if not state:
+        raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
+    if state.get("cvr"):
+        result = _record_mvrs(store, source, state, Path(file))
+        doc = audit_status(store, source, None)
+        state = store.state(f"audit:{source}") or state
+    else:
+        result = ingest_file(store, file, mapping, source=audit_source, kind="audit").to_dict()
+        state = {**state, "audit_source": audit_source}
+        store.save_state(f"audit:{source}", state)
+        doc = audit_status(store, source, audit_source)
+    if not doc.get("pending") and state.get("rounds"):
+        tally = _sampled_tally(store.matrix(source).candidates, doc)
+        store.save_state(f"audit:{source}", {**state, "tallies": {**state.get("tallies", {}),
+                                                                   str(len(state["rounds"])): tally}})
+    return {**doc, "ingest": result}

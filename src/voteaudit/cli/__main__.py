@@ -1,0 +1,3 @@
+from voteaudit.cli import main
+
+main(prog_name="voteaudit")

@@ -1,0 +1,50 @@
+"""The Typer application every command module registers on (``voteaudit.cli`` imports them all)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+
+app = typer.Typer(
+    help="Check announced election results against precinct-level evidence.\n\n"
+         "Typical session: `voteaudit ingest` each source's table-level results, `voteaudit announce` the "
+         "authority's bulletins, then `voteaudit compare`, `estimate`, `forensics` and `report`. "
+         "`voteaudit demo --out DIR` runs it all on Venezuela 2024.",
+    no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+)
+
+
+def _metavar(param: Any) -> str:
+    """A placeholder for people (``--source SOURCE``, ``FILE``, ``--kind official|...``), never a Python type."""
+    desc = getattr(param, "type_descriptor", None)  # Typer >= 0.2x keeps the annotation here
+    if desc is not None:
+        if desc.is_choice:
+            return "|".join(str(c) for c in desc.choices or ())
+        kind = desc.annotation
+        kind = (getattr(kind, "__args__", None) or (kind,))[0] if desc.is_list else kind
+    else:  # older Typer: Click parameter types
+        if isinstance(param.type, click.Choice):
+            return "|".join(str(c) for c in param.type.choices)
+        kind = {click.types.IntParamType: int, click.types.FloatParamType: float}.get(type(param.type))
+    if kind is int:
+        return "N"
+    if kind is float:
+        return "NUMBER"
+    name = (param.name or "value").upper()
+    return f"{name}..." if param.nargs != 1 and not isinstance(param, click.Option) else name
+
+
+def _label(cmd: click.Command) -> click.Command:
+    for param in cmd.params:
+        if param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = _metavar(param)
+    for sub in getattr(cmd, "commands", {}).values():
+        _label(sub)
+    return cmd
+
+
+def main(*args: Any, **kwargs: Any) -> Any:
+    """The console entry point: the Click command built from :data:`app`, with readable placeholders."""
+    return _label(typer.main.get_command(app))(*args, **kwargs)

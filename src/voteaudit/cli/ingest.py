@@ -1,0 +1,160 @@
+"""``voteaudit ingest``, ``announce`` and ``scan``: results files, bulletins and tally-sheet images into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+from voteaudit.cli.app import app
+from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, KindName, emit, err, handle_errors, out, progress, store_at
+
+
+@app.command()
+@handle_errors
+def ingest(
+    file: Annotated[Path, typer.Argument(help="Results file: CSV/TSV (.gz ok), XLSX, Parquet, JSON lines, "
+                                              "or NIST SP 1500-100 CDF JSON.")],
+    source: Annotated[str, typer.Option("--source", help="Name of the source, e.g. 'authority' or 'party-actas'.")],
+    kind: Annotated[KindName, typer.Option("--kind", help="Who produced it.")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML file mapping columns (see docs).")] = None,
+    unit: Annotated[list[str] | None, typer.Option(
+        "--unit", help="Column identifying a table; repeat, outermost level first (state, ..., table).")] = None,
+    unit_name: Annotated[list[str] | None, typer.Option(
+        "--unit-name", help="Column with the display name of each --unit level, in the same order.")] = None,
+    level: Annotated[list[str] | None, typer.Option(
+        "--level", help="Name of each hierarchy level (default: the --unit column names).")] = None,
+    registered: Annotated[str | None, typer.Option("--registered", help="Column of registered voters.")] = None,
+    candidate: Annotated[list[str] | None, typer.Option(
+        "--candidate", help="Wide files: a column of votes for one candidate/selection; repeat per column.")] = None,
+    long: Annotated[tuple[str, str] | None, typer.Option(
+        "--long", help="Long files: CANDIDATE_COL VOTES_COL (one row per table and candidate).")] = None,
+    valid: Annotated[str | None, typer.Option("--valid", help="Column of stated valid votes.")] = None,
+    null: Annotated[str | None, typer.Option("--null", help="Column of null votes.")] = None,
+    blank: Annotated[str | None, typer.Option("--blank", help="Column of blank votes.")] = None,
+    cast: Annotated[str | None, typer.Option("--cast", help="Column of ballots cast/issued.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, tsv, xlsx, parquet, jsonl or nist "
+                                                             "(default: from the extension).")] = None,
+    delimiter: Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter (default: detected).")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding (default: detected).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name (default: the first).")] = None,
+    contest: Annotated[str | None, typer.Option("--contest", help="NIST CDF files with several contests: "
+                                                                   "the contest's Name or @id.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Reject the file if any record is implausible "
+                                                          "(default: keep and flag).")] = False,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest one source's table-level results (the whole file, or nothing).
+
+    Example (wide CSV, one column per candidate):
+
+        voteaudit ingest results.csv --source authority --kind official
+            --unit state --unit district --unit table --registered registered
+            --candidate "Candidate A" --candidate "Candidate B"
+
+    Malformed files are rejected whole with the file, row and column named. Implausible records
+    (votes above registered, sums that don't add up, conflicting copies) are kept and flagged.
+    Ingesting the same file again changes nothing.
+    """
+    from voteaudit.ingest import ingest_file
+    from voteaudit.ingest.mapping import Mapping, load_mapping
+
+    if fmt and fmt.lower() == "nist":
+        m = None
+    elif mapping is not None:
+        m = load_mapping(mapping)
+        for attr, value in (("format", fmt), ("delimiter", delimiter), ("encoding", encoding), ("sheet", sheet)):
+            if value:
+                setattr(m, attr, value)
+    elif unit:
+        m = Mapping(units=list(unit), unit_names=list(unit_name or []), levels=list(level) if level else None,
+                    registered=registered, cast=cast, valid=valid, null=null, blank=blank,
+                    candidates=list(candidate or []), long=tuple(long) if long and long[0] else None,
+                    format=fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    else:
+        m = None
+    with progress(as_json) as step, store_at(db) as store:
+        step(f"reading and validating {file.name}")
+        result = ingest_file(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest)
+    if as_json:
+        emit(result.to_dict())
+        return
+    if result.status == "already imported":
+        out.print(f"{file}: already imported for source {source} — nothing changed.")
+        return
+    out.print(f"{file}: {result.rows:,} rows -> {result.records_added:,} records for source {source}"
+              f" ({result.identical_copies:,} identical copies, {result.conflicts:,} units with conflicting copies).")
+    for flag, n in result.flags.items():
+        out.print(f"  flagged {flag}: {n:,}")
+
+
+@app.command()
+@handle_errors
+def announce(
+    file: Annotated[Path, typer.Argument(help="Bulletins as JSON or CSV (see `voteaudit.ingest.bulletins`).")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the totals the authority announced (one or more bulletins, any level).
+
+    JSON: `{"bulletins": [{"name": ..., "announced": ..., "results": [{"candidate": ..., "votes": ...,
+    "stated_pct": ...}], "registered": ..., "cast": ..., "valid": ..., "null": ...}],
+    "registry": {"units": ..., "registered": ...}}`. CSV: columns bulletin, candidate, votes
+    (+ optional announced, unit, stated_pct, ...).
+    """
+    from voteaudit.ingest import sha256_file
+    from voteaudit.ingest.bulletins import read_bulletins
+
+    bulletins, universe = read_bulletins(file)
+    digest = sha256_file(file)
+    for b in bulletins:
+        b.sha256 = digest
+    with store_at(db) as store:
+        added = store.write_bulletins(bulletins, universe)
+    doc = {"file": str(file), "bulletins": [b.name for b in bulletins], "added": added, "universe": universe}
+    if as_json:
+        emit(doc)
+    else:
+        out.print(f"{file}: {len(added)} bulletin(s) added ({', '.join(added) or 'none new'}).")
+
+
+@app.command()
+@handle_errors
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Images (JPEG, PNG, TIFF, PDF) or folders of them.")],
+    source: Annotated[str, typer.Option("--source", help="Source the sheets are recorded under.")],
+    kind: Annotated[KindName, typer.Option("--kind", help="Who collected the sheets.")] = "observer",
+    workers: Annotated[int, typer.Option("--workers", help="Decoding processes (use 2 on a 2-core machine).")] = 1,
+    strict: Annotated[bool, typer.Option("--strict", help="Reject the batch if any sheet is implausible.")] = False,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read tally sheets from photos or scans via their QR codes and record them as a source.
+
+    Each image's sha256 and file name are kept with its record. The same image twice gives one
+    record; the same table from two images with different numbers gives two (a conflict). Images
+    that cannot be read go to a review queue and are retried on the next scan of this source.
+    Payload formats: Venezuela 2024 actas (`ve2024`) and voteaudit's checksummed `generic` format.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from voteaudit.ingest.scans import scan_into_store
+
+    with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  transient=True, disable=as_json or not err.is_terminal) as bar, store_at(db) as store:
+        task = bar.add_task("scan", total=None)
+        doc = scan_into_store(store, paths, source=source, kind=kind, workers=workers, strict=strict,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        emit(doc)
+        return
+    out.print(f"{doc['images']:,} images, {doc['sheets']:,} sheets decoded -> {doc['records_added']:,} new records "
+              f"for {source}; {len(doc['unreadable'])} unreadable, {len(doc['rejected'])} rejected payloads "
+              f"(review queue: {len(doc['review_queue'])}).")
+    for item in doc["review_queue"][:20]:
+        out.print(f"  {item['path']}: {item['reason']}")
+
+
