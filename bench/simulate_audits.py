@@ -122,6 +122,8 @@ def main() -> None:
         ("supersimple", "ballots vs CVRs (2,000)", c_rep, c_true, c_b, {}),
         ("bravo", "ballot polling (4,000 ballots)", p_rep, p_true, p_b, {}),
         ("minerva", "ballot polling (4,000 ballots)", p_rep, p_true, p_b, {}),
+        ("polling", "ALPHA ballot polling (4,000 ballots)", p_rep, p_true, p_b, {}),
+        ("polling", "ALPHA polling, without replacement", p_rep, p_true, p_b, {"replacement": False}),
     ]
     if args.quick:
         cases = [c for c in cases if c[0] != "minerva"]
@@ -129,7 +131,7 @@ def main() -> None:
     for method, label, rep, true, b, kw in cases:
         for alpha in (0.05, 0.10):
             t0 = time.perf_counter()
-            max_draws = int(b.sum()) if method in ("bravo", "minerva") else len(b)
+            max_draws = int(b.sum()) if method in ("bravo", "minerva", "polling") else len(b)
             rate = confirm_rate(method, rep, true, b, risk_limit=alpha, reps=args.reps, max_draws=max_draws,
                                 seed=int(alpha * 1000) + len(label), **kw)
             k = round(rate * args.reps)

@@ -111,7 +111,7 @@ def test_verdicts_full_count_and_pending():
     with pytest.raises(ValueError, match="risk limit"):
         audit.plan("macro", ids, votes, ["A", "B"], b, risk_limit=5)
     with pytest.raises(ValueError, match="unknown audit method"):
-        audit.plan("polling", ids, votes, ["A", "B"], b, risk_limit=0.05)
+        audit.plan("lottery", ids, votes, ["A", "B"], b, risk_limit=0.05)
 
 
 def test_escalation_macro_rounds():

@@ -19,6 +19,7 @@ from . import alpha as alpha_m
 from . import bravo as bravo_m
 from . import macro as macro_m
 from . import minerva as minerva_m
+from . import polling as polling_m
 from . import supersimple as ss_m
 from .contest import build_contest, outcome_of
 from .plan import check_method, check_replacement, check_risk_limit, manifest
@@ -82,6 +83,11 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
     unit_ids = np.asarray(unit_ids)
     if unit_ids.dtype.kind != "U":
         unit_ids = unit_ids.astype(str)
+    if method == "polling":
+        return _measure_polling(build_contest(votes, candidates, manifest(method, votes, ballots), winners=winners,
+                                              threshold=threshold), alpha, [str(x) for x in sampled_ids],
+                                {str(u): np.asarray(a, dtype=np.int64).reshape(-1) for u, a in audited_votes.items()},
+                                replacement)
     n, k = votes.shape
     ballots = manifest(method, votes, ballots, votes_allowed)
     contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold,
@@ -151,6 +157,38 @@ def measure(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: li
     return AuditStatus(method, alpha, risk, verdict, len(sampled), len(set(sampled) & audited.keys()),
                        int(nxt) if verdict != "confirmed" else 0, risks, pending,
                        _report(contest, unit_ids, votes, pos, audited, u_for_report))
+
+
+def _measure_polling(contest, alpha: float, sampled: list[str], audited: dict[str, np.ndarray],
+                     replacement: bool) -> AuditStatus:
+    """ALPHA ballot polling: ``sampled`` are drawn ballot ids in draw order, ``audited[ballot]`` its 0/1 marks."""
+    k = len(contest.candidates)
+    if len(set(sampled)) != len(sampled) and not replacement:
+        raise ValueError("a ballot drawn twice in a sample without replacement")
+    bad = [b for b, a in audited.items() if a.shape[0] != k or np.any((a != 0) & (a != 1)) or a.sum() > 1]
+    if bad:
+        raise ValueError(f"a polled ballot has at most one mark (0/1 per candidate): {', '.join(bad[:10])}")
+    pending = [b for b in dict.fromkeys(sampled) if b not in audited]
+    marks = np.array([audited.get(b, np.zeros(k, dtype=np.int64)) for b in sampled], dtype=np.int64).reshape(-1, k)
+    vals = polling_m.values(contest, marks)
+    miss = np.array([b not in audited for b in sampled], dtype=bool)
+    vals[miss] = 0.0                                            # not yet read: the worst value
+    per = polling_m.risks(contest, vals, None if replacement else contest.ballots)
+    labels = contest.pair_labels()
+    risk = float(per.max()) if per.size else 1.0
+    if risk <= alpha and not pending:
+        verdict, nxt = "confirmed", 0
+    else:
+        nxt = max(0, polling_m.simulated_sizes(contest, alpha, replacement=replacement, reps=100,
+                                               quantiles=(0.9,))["0.9"] - len(sampled))
+        verdict = "pending" if pending else (
+            "full_hand_count" if len(sampled) + nxt >= contest.ballots else "escalate")
+    report = [{"unit": b, "times_drawn": sampled.count(b) if len(sampled) < 5000 else None,
+               "audited": dict(zip(contest.candidates, audited[b].tolist(), strict=True)) if b in audited else None}
+              for b in dict.fromkeys(sampled)]
+    return AuditStatus("polling", alpha, risk, verdict, len(sampled), len(set(sampled) & audited.keys()), int(nxt),
+                       {lab: float(p) for lab, p in zip(labels, per, strict=True)}, pending, report,
+                       notes="next_round_size: more ballots for a 90 % chance, as if the sample so far were clean")
 
 
 def _supersimple_next(alpha: float, mu: float, u: np.ndarray, e: np.ndarray, U: float, risk: float,

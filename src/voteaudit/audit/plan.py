@@ -23,13 +23,15 @@ from . import alpha as alpha_m
 from . import bravo as bravo_m
 from . import macro as macro_m
 from . import minerva as minerva_m
+from . import polling as polling_m
 from . import supersimple as ss_m
 from .contest import Contest, build_contest, min_ballots
 from .martingale import constant_mean, optimal_comparison
 
-METHODS = ("macro", "supersimple", "alpha", "bravo", "minerva")
-SAMPLING = {"macro": "ppeb", "supersimple": "ballots", "alpha": "ballots", "bravo": "ballots", "minerva": "ballots"}
-POLLING = ("bravo", "minerva")   # ballot polling: draws and sizes count ballots, not tables
+METHODS = ("macro", "supersimple", "alpha", "bravo", "minerva", "polling")
+SAMPLING = {"macro": "ppeb", "supersimple": "ballots", "alpha": "ballots", "bravo": "ballots", "minerva": "ballots",
+            "polling": "ballots"}
+POLLING = ("bravo", "minerva", "polling")   # ballot polling: draws and sizes count ballots, not tables
 PROBABILITIES = (0.7, 0.8, 0.9)
 
 
@@ -76,7 +78,7 @@ def manifest(method: str, votes: np.ndarray, ballots: np.ndarray, votes_allowed:
     return min_ballots(votes, ballots, votes_allowed)
 
 
-WITHOUT_REPLACEMENT = ("alpha",)   # methods with a finite-population (without-replacement) test here
+WITHOUT_REPLACEMENT = ("alpha", "polling")   # methods with a finite-population (without-replacement) test here
 
 
 def check_replacement(method: str, replacement: bool) -> None:
@@ -164,6 +166,12 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
     elif method == "alpha":
         size = alpha_m.sample_size(contest, alpha, n, None if replacement else contest.ballots)
         full = mu <= 0 or size >= n
+    elif method == "polling":
+        quant = polling_m.simulated_sizes(contest, alpha, replacement=replacement) if mu > 0 else {}
+        size = quant.get("0.5", contest.ballots)
+        full = mu <= 0 or size >= contest.ballots
+        notes = ("sample_size is the median draws ALPHA ballot polling needs (simulated from the reported "
+                 f"results, {'with' if replacement else 'without'} replacement), in ballots")
     elif method == "minerva":
         minerva_m.check_plurality(contest)
         size = contest.ballots if mu <= 0 else minerva_m.first_round_sizes(alpha, contest, (0.9,))["0.9"]
@@ -177,7 +185,10 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
         notes = "sample_size is BRAVO's average sample number (ASN), in ballots"
     prob: float | None = None
     sizes: dict[str, int | None] = {str(q): None for q in PROBABILITIES}
-    if not full and method == "minerva":
+    if not full and method == "polling":
+        sizes = {**sizes, **{q: v for q, v in quant.items() if q != "0.5"}}
+        prob = 0.5
+    elif not full and method == "minerva":
         sizes = {**sizes, **minerva_m.first_round_sizes(alpha, contest, PROBABILITIES)}
         prob = minerva_m.prob_first_round(alpha, contest, size)
     elif not full and method == "bravo":

@@ -103,6 +103,24 @@ def _cvr_plan(m: SourceMatrix, path: Path, method: str, winners: int, votes_allo
             "tables_differing_sample": [str(t_ids[i]) for i in differ[:10]], "method": method}
 
 
+def _draw(method: str, ids: np.ndarray, votes: np.ndarray, candidates: list[str], ballots: np.ndarray, *,
+          seed: str, size: int, start: int = 0, winners: int = 1, threshold: float | None = None,
+          votes_allowed: int = 1, replacement: bool = True) -> list[str]:
+    """Drawn units in draw order: tables (or CVR ballots); for ALPHA ballot polling, ballots named
+    ``TABLE#POSITION`` (the position of the ballot in its table, from 1)."""
+    if method == "polling":
+        pairs = _guard(rla.sample_ballots, ids, ballots, seed=seed, size=size, start=start, replacement=replacement)
+        return [f"{t}#{p}" for t, p in pairs]
+    return _guard(rla.sample, method, ids, votes, candidates, ballots, seed=seed, size=size, start=start,
+                  winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed,
+                  replacement=replacement)
+
+
+def _ballot_records(state: dict[str, Any]) -> bool:
+    """Whether hand counts are per ballot (CVR comparison, ALPHA polling) rather than per table."""
+    return bool(state.get("cvr")) or state.get("method") == "polling"
+
+
 def _risk(percent: float) -> float:
     if not 0 < percent < 100:
         raise InputError(f"risk limit must be a percentage between 0 and 100, not {percent}", field="--risk-limit")
@@ -277,9 +295,8 @@ def draw_round(store: Store, source: str, method: str | None, seed: str, size: i
             size = int(state["planned_size"])
         start = sum(int(r["size"]) for r in rounds)
     replacement = bool(state.get("replacement", True))
-    drawn = _guard(rla.sample, method, ids, votes, m.candidates, ballots, seed=seed, size=size, start=start,
-                   winners=winners, threshold=_threshold(threshold), votes_allowed=votes_allowed,
-                   replacement=replacement)
+    drawn = _draw(method, ids, votes, m.candidates, ballots, seed=seed, size=size, start=start, winners=winners,
+                  threshold=threshold, votes_allowed=votes_allowed, replacement=replacement)
     if not repeat:
         entry = {"start": start, "size": size, "seed": seed, "manifest_sha256": current["manifest_sha256"],
                  "drawn_at": _now()}
@@ -315,12 +332,12 @@ def audit_status(store: Store, source: str, audit_source: str | None) -> dict[st
     m = store.matrix(source)
     va = int(state.get("votes_allowed", 1))
     ids, votes, ballots, phantoms, _ = _units(m, state, va)
-    drawn = _guard(rla.sample, state["method"], ids, votes, m.candidates, ballots, seed=state["seed"],
-                   size=state["draws"], winners=state["winners"], threshold=_threshold(state["threshold"]),
-                   votes_allowed=va, replacement=bool(state.get("replacement", True)))
+    drawn = _draw(state["method"], ids, votes, m.candidates, ballots, seed=state["seed"], size=state["draws"],
+                  winners=state["winners"], threshold=state["threshold"], votes_allowed=va,
+                  replacement=bool(state.get("replacement", True)))
     audited: dict[str, np.ndarray] = {}
     name = audit_source or state.get("audit_source")
-    if state.get("cvr"):
+    if _ballot_records(state):
         audited = {b: np.array([v[c] for c in m.candidates], dtype=np.int64) for b, v in state.get("mvr", {}).items()}
         name = None
     elif name:
@@ -361,9 +378,9 @@ def _record_mvrs(store: Store, source: str, state: dict[str, Any], file: Path) -
     va = int(state.get("votes_allowed", 1))
     mvr = _read_cvrs(file, m.candidates, need_table=False, votes_allowed=va)
     ids, votes, ballots, phantoms, _ = _units(m, state, va)
-    drawn = set(_guard(rla.sample, state["method"], ids, votes, m.candidates, ballots, seed=state["seed"],
-                       size=state["draws"], replacement=bool(state.get("replacement", True)),
-                       winners=state.get("winners", 1)))
+    drawn = set(_draw(state["method"], ids, votes, m.candidates, ballots, seed=state["seed"], size=state["draws"],
+                      replacement=bool(state.get("replacement", True)), winners=state.get("winners", 1),
+                      threshold=state.get("threshold"), votes_allowed=va))
     stray = [b for b in mvr.ballot_ids if b not in drawn]
     if stray:
         raise InputError(f"ballots not drawn by this audit: {', '.join(stray[:10])}", file=str(file),
@@ -383,7 +400,7 @@ def record_hand_counts(store: Store, source: str, file: Any, mapping: Any, audit
     state = store.state(f"audit:{source}")
     if not state:
         raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
-    if state.get("cvr"):
+    if _ballot_records(state):
         result = _record_mvrs(store, source, state, Path(file))
         doc = audit_status(store, source, None)
         state = store.state(f"audit:{source}") or state

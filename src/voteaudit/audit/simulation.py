@@ -19,6 +19,7 @@ from . import alpha as alpha_m
 from . import bravo as bravo_m
 from . import macro as macro_m
 from . import minerva as minerva_m
+from . import polling as polling_m
 from . import supersimple as ss_m
 from .contest import build_contest
 from .martingale import optimal_comparison
@@ -55,6 +56,9 @@ def confirm_rate(method: str, reported: np.ndarray, true: np.ndarray, ballots: n
             continue
         if method == "minerva":
             confirmed += _minerva_chunk(contest, true, ballots, r, max_draws, risk_limit, rng)
+            continue
+        if method == "polling":
+            confirmed += _alpha_polling_chunk(contest, true, ballots, r, max_draws, risk_limit, rng, replacement)
             continue
         if replacement:
             idx = np.minimum(np.searchsorted(cum, rng.random((r, max_draws)) * cum[-1], side="right"), w.size - 1)
@@ -150,3 +154,27 @@ def _minerva_chunk(contest, true: np.ndarray, ballots: np.ndarray, r: int, n: in
                 break
         confirmed += ok
     return confirmed
+
+
+def _alpha_polling_chunk(contest, true: np.ndarray, ballots: np.ndarray, r: int, n: int, alpha: float,
+                         rng: np.random.Generator, replacement: bool) -> int:
+    """ALPHA ballot polling on ballots drawn from the true contents, with or without replacement."""
+    k = len(contest.candidates)
+    if replacement:
+        cand = _polled(true, ballots, r, n, rng)
+    else:
+        pool = np.concatenate([np.repeat(np.arange(k + 1), np.append(row, max(0, b - row.sum())))
+                               for row, b in zip(true, ballots, strict=True)])
+        n = min(n, pool.size)
+        cand = np.array([rng.permutation(pool)[:n] for _ in range(r)])
+    eye = np.vstack([np.eye(k), np.zeros((1, k))])
+    vals = polling_m.values(contest, eye[cand.ravel()]).reshape(r, n, -1)
+    N = None if replacement else contest.ballots
+    ok = np.ones(r, dtype=bool)
+    eta0, u = polling_m.reported_means(contest), 1.0 / (2.0 * contest.f)
+    for j in range(len(contest.assertions)):
+        if eta0[j] <= 0.5:
+            return 0
+        hist = polling_m.alpha_test(vals[..., j], float(eta0[j]), float(u[j]), math.inf if N is None else float(N))[1]
+        ok &= np.min(hist, axis=1) <= alpha
+    return int(ok.sum())
