@@ -89,6 +89,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "au_seed": "Sample drawn from the public seed “{seed}” with SHA-256; anyone can re-derive it "
                    "(voteaudit audit sample).",
         "au_reported": "Reported", "au_audited": "Audited",
+        "au_commit": "{rounds} round(s) drawn; the ballot manifest (sha256 {sha}) and the reported results were "
+                     "committed at {at}, before the seed.",
+        "au_no_commit": "{rounds} round(s) drawn without a recorded commitment of the manifest (--force).",
     },
     "es": {
         "generated": "Generado por voteaudit a partir de las fuentes listadas abajo. Cada cifra puede recalcularse "
@@ -161,6 +164,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "au_full_hand_count": "hay que contar todas las actas a mano", "au_pending": "faltan conteos manuales",
         "au_overturned": "el conteo manual cambia el resultado reportado",
         "au_reported": "Reportado", "au_audited": "Auditado",
+        "au_commit": "{rounds} ronda(s) extraída(s); el manifiesto de boletas (sha256 {sha}) y los resultados "
+                     "reportados se fijaron el {at}, antes de la semilla.",
+        "au_no_commit": "{rounds} ronda(s) extraída(s) sin compromiso registrado del manifiesto (--force).",
     },
 }
 
