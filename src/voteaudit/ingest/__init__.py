@@ -14,9 +14,10 @@ import duckdb
 
 from voteaudit.ingest import readers
 from voteaudit.ingest.mapping import Mapping, load_mapping
-from voteaudit.ingest.tables import FLAGS, Batch, stage
+from voteaudit.ingest.tables import FLAGS, stage
 from voteaudit.model import InputError, Kind
 from voteaudit.store.base import ImportResult, Store
+from voteaudit.store.batch import Batch
 
 __all__ = ["FLAGS", "Batch", "Mapping", "ingest_file", "load_mapping", "read_batch", "sha256_file"]
 
@@ -73,9 +74,13 @@ def strict_check(batch: Batch) -> None:
 
 def ingest_file(store: Store, path: Path, mapping: Mapping | None, *, source: str, kind: str | Kind,
                 strict: bool = False, fmt: str | None = None, contest: str | None = None) -> ImportResult:
-    """Validate ``path`` whole, then store it as one transaction for ``source``."""
+    """Validate ``path`` whole, then store it as one transaction for ``source``.
+
+    ``contest``: the store contest the file's results belong to (default: the store's only contest,
+    ``main`` in a new store); for a NIST CDF file, also the contest (Name or @id) to read from it.
+    """
     kind = Kind(kind).value
     batch = read_batch(Path(path), mapping, store_levels=store.levels(), fmt=fmt, contest=contest)
     if strict:
         strict_check(batch)
-    return store.write_import(batch, source, kind, strict=strict)
+    return store.write_import(batch, source, kind, strict=strict, contest=contest)

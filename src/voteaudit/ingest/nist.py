@@ -19,8 +19,9 @@ import duckdb
 
 from voteaudit.ingest.mapping import Mapping
 from voteaudit.ingest.readers import RawTable, _register_rows
-from voteaudit.ingest.tables import Batch, stage
+from voteaudit.ingest.tables import stage
 from voteaudit.model import InputError
+from voteaudit.store.batch import Batch
 
 
 def _text(value: Any) -> str | None:

@@ -54,8 +54,7 @@ def decode_upload(data: bytes, filename: str | None) -> tuple[dict[str, Any] | N
 
 def decode_next(store: PostgresStore) -> bool:
     """Decode one waiting upload; False when there was none."""
-    conn = store.conn
-    with conn.transaction():
+    with store.transaction() as conn:
         row = conn.execute("SELECT s.submission_id, u.data, u.filename FROM submissions s JOIN uploads u "
                            "USING (upload_id) WHERE s.status = 'decoding' ORDER BY s.submission_id LIMIT 1 "
                            "FOR UPDATE OF s SKIP LOCKED").fetchone()
