@@ -44,6 +44,11 @@ def ingest(
                                                                    "the contest's Name or @id.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Reject the file if any record is implausible "
                                                           "(default: keep and flag).")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="ISO8601", help="Feed sources: when this file was published (ISO 8601; without an "
+                                           "offset, UTC; default: now).")] = None,
+    feed: Annotated[bool, typer.Option("--feed", help="Declare the source a feed (at its first import): each file "
+                                                      "is a version, tables may change between versions.")] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -78,12 +83,18 @@ def ingest(
         m = None
     with progress(as_json) as step, store_at(db) as store:
         step(f"reading and validating {file.name}")
-        result = ingest_file(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest)
+        result = ingest_file(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest,
+                             as_of=as_of, feed=feed)
     if as_json:
         emit(result.to_dict())
         return
     if result.status == "already imported":
         out.print(f"{file}: already imported for source {source} — nothing changed.")
+        return
+    if result.version:
+        out.print(f"{file}: version {result.version['version']} of feed {source}, published {result.version['as_of']}"
+                  + (" (the same bytes as an earlier version)" if result.status == "new version" else ""))
+    if result.status == "new version":
         return
     out.print(f"{file}: {result.rows:,} rows -> {result.records_added:,} records for source {source}"
               f" ({result.identical_copies:,} identical copies, {result.conflicts:,} units with conflicting copies).")

@@ -73,14 +73,16 @@ def strict_check(batch: Batch) -> None:
 
 
 def ingest_file(store: Store, path: Path, mapping: Mapping | None, *, source: str, kind: str | Kind,
-                strict: bool = False, fmt: str | None = None, contest: str | None = None) -> ImportResult:
+                strict: bool = False, fmt: str | None = None, contest: str | None = None,
+                as_of: str | None = None, feed: bool = False) -> ImportResult:
     """Validate ``path`` whole, then store it as one transaction for ``source``.
 
     ``contest``: the store contest the file's results belong to (default: the store's only contest,
     ``main`` in a new store); for a NIST CDF file, also the contest (Name or @id) to read from it.
+    ``feed``/``as_of``: the file is the source's publication at ``as_of`` (see :mod:`voteaudit.store.versions`).
     """
     kind = Kind(kind).value
     batch = read_batch(Path(path), mapping, store_levels=store.levels(), fmt=fmt, contest=contest)
     if strict:
         strict_check(batch)
-    return store.write_import(batch, source, kind, strict=strict, contest=contest)
+    return store.write_import(batch, source, kind, strict=strict, contest=contest, as_of=as_of, feed=feed)
