@@ -11,7 +11,7 @@ top; what a command needs (numpy, scipy, the store, the server stack) is importe
 from __future__ import annotations
 
 # isort: off  (commands are listed in the order their modules register them)
-from voteaudit.cli import analysis, ingest, publish, pvt, report, server  # noqa: F401
+from voteaudit.cli import analysis, feeds, ingest, publish, pvt, report, server  # noqa: F401
 
 # isort: on
 from voteaudit.cli.app import app, main

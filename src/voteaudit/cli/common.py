@@ -42,7 +42,7 @@ ContestOpt = Annotated[str | None, typer.Option("--contest", metavar="NAME",
 # Optional extras: the top-level module a missing import names -> the extra that installs it.
 EXTRAS = {"cv2": "scan", "zxingcpp": "scan", "PIL": "scan", "segno": "scan", "pypdfium2": "scan",
           "psycopg": "server", "fastapi": "server", "uvicorn": "server", "multipart": "server",
-          "python_multipart": "server", "httptools": "server", "uvloop": "server"}
+          "python_multipart": "server", "httptools": "server", "uvloop": "server", "httpx": "server"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
