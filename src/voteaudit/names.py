@@ -66,11 +66,9 @@ def _unit_part_arrow(values: pa.Array) -> pa.Array:
 
 def register_udf(con: duckdb.DuckDBPyConnection) -> None:
     """Make :func:`unit_part_sql` usable on ``con`` (the non-ASCII branch calls Python)."""
-    try:
-        con.create_function(UDF, _unit_part_arrow, ["VARCHAR"], "VARCHAR", type="arrow",
-                            side_effects=False)
-    except duckdb.CatalogException:
-        pass  # already registered on this connection
+    if con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [UDF]).fetchall()[0][0]:
+        return
+    con.create_function(UDF, _unit_part_arrow, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
 
 
 def unit_part_sql(expr: str) -> str:

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from voteaudit.cli.app import app
-from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, handle_errors, out, progress, refuse, store_at
+from voteaudit.cli.common import (
+    DEFAULT_DB,
+    ContestOpt,
+    DbOpt,
+    JsonOpt,
+    emit,
+    handle_errors,
+    out,
+    progress,
+    refuse,
+    store_at,
+)
 
 if TYPE_CHECKING:
     from voteaudit.store import Store
@@ -23,13 +34,16 @@ def compare(
     level: Annotated[str | None, typer.Option(
         "--level", help="Also list every area of this level (name or depth) with each source's totals there.")]
     = None,
+    contest: ContestOpt = None,
 ) -> None:
     """Compare every source with every other and with the announced bulletins.
 
     Shows totals and shares per source, coverage, units only in one source, tables where sources
-    disagree (largest first) and each source against each bulletin.
+    disagree (largest first) and each source against each bulletin. A store with several contests
+    and no --contest: every contest (`{"contests": [...]}`) and `cross_contest`, the tables whose
+    contests' ballots cast differ.
     """
-    from voteaudit.report.summary import build_summary
+    from voteaudit.report.summary import build_contests_summary, build_summary
 
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step("comparing sources")
@@ -39,7 +53,25 @@ def compare(
             depth = int(level) if level.isdigit() else (levels.index(level) + 1 if level in levels else 0)
             if not 1 <= depth <= len(levels):
                 refuse(f"unknown level {level!r} (levels: {', '.join(levels) or 'none'})")
-        doc = build_summary(store, top=top, level=depth)
+        if contest is None and len(store.contest_names()) > 1:
+            multi = build_contests_summary(store, top=top, level=depth)
+        else:
+            multi = None
+            doc = build_summary(store, top=top, level=depth, contest=contest)
+    if multi is not None:
+        if as_json:
+            emit(multi)
+            return
+        for doc in multi["contests"]:
+            out.print(f"Contest: {doc['contest']}")
+            print_summary(doc)
+        for found in multi["cross_contest"]:
+            out.print(f"{found['source']}: {found['differ']:,} of {found['tables_compared']:,} tables give "
+                      "different ballots in different contests")
+            for t in found["tables"][:10]:
+                parts = ", ".join(f"{c} {n:,}" for c, n in t["ballots"].items())
+                out.print(f"  {t['unit']} {t['name']}: {parts} (difference {t['difference']:,}, {t['basis']})")
+        return
     if as_json:
         emit(doc)
         return
@@ -88,6 +120,7 @@ def estimate(
     partial_count: Annotated[bool, typer.Option(
         "--partial-count", help="For bulletins announced before the count ended, let the tables not yet counted "
                                 "be any of the collected ones (integer program; slower).")] = False,
+    contest: ContestOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -105,7 +138,7 @@ def estimate(
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"estimating from {source}")
         doc = evidence(store, source, confidence=confidence, n_boot=boot, seed=seed, time_limit=time_limit,
-                       partial_count=partial_count)
+                       partial_count=partial_count, contest=contest)
     if as_json:
         emit(doc)
         return
@@ -142,6 +175,7 @@ def forensics(
     other: Annotated[str | None, typer.Option("--other", help="Second source for source_agreement.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte-Carlo nulls.")] = 0,
+    contest: ContestOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -160,8 +194,8 @@ def forensics(
             refuse(f"unknown test {t!r} (tests: {', '.join(TEST_IDS)})")
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"loading {source}")
-        m = store.matrix(source)
-        o = store.matrix(other) if other else None
+        m = store.matrix(source, contest)
+        o = store.matrix(other, contest) if other else None
         lvl = _level_name(store, level)
         step("running the battery")
         results = run_battery(m, level=lvl, alpha=alpha, seed=seed, other=o, tests=test or None)
@@ -248,6 +282,7 @@ def power(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     target: Annotated[float, typer.Option("--power", help="Detection probability sought.")] = 0.8,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    contest: ContestOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -261,7 +296,7 @@ def power(
 
     if source:
         with store_at(db, read_only=True) as store:
-            m = store.matrix(source)
+            m = store.matrix(source, contest)
         n, k = m.n_units, len(m.candidates)
         regions = len(set(m.path[0].tolist())) if len(m.levels) > 1 else 1
     elif units:
@@ -293,12 +328,13 @@ def power(
 @handle_errors
 def conflicts(
     source: Annotated[str, typer.Option("--source", help="Source to inspect.")],
+    contest: ContestOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """List tables for which one source holds differing copies, with each copy's provenance."""
     with store_at(db, read_only=True) as store:
-        items = store.conflicts(source)
+        items = store.conflicts(source, contest)
     if as_json:
         emit(items)
         return
@@ -315,12 +351,13 @@ def conflicts(
 @handle_errors
 def show_unit(
     unit_id: Annotated[str, typer.Argument(help="Unit id as listed by compare (e.g. 13.4.2.130402001.1).")],
+    contest: ContestOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """Show one table as every source reports it, with provenance."""
     with store_at(db, read_only=True) as store:
-        records = store.unit_records(unit_id)
+        records = store.unit_records(unit_id, contest)
     if not records:
         refuse(f"no records for unit {unit_id!r}")
     if as_json:
@@ -331,3 +368,18 @@ def show_unit(
                   f"flags={r['flags']} from {r['provenance']['file']} row {r['provenance']['row']}")
 
 
+
+
+@app.command("contests")
+@handle_errors
+def contests_cmd(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """List the store's contests: each with its tables with results and the sources reporting it."""
+    with store_at(db, read_only=True) as store:
+        found = [c.to_dict() for c in store.contests()]
+    if as_json:
+        emit(found)
+        return
+    if not found:
+        out.print("no contests yet: ingest a results file first.")
+    for c in found:
+        out.print(f"{c['name']}: {c['units']:,} tables; sources: {', '.join(c['sources']) or 'none'}")

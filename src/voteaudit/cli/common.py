@@ -36,6 +36,8 @@ DbOpt = Annotated[str, typer.Option("--db", help="Store: a DuckDB file path, or 
                                                  "(env VOTEAUDIT_DB).", envvar="VOTEAUDIT_DB", show_envvar=False,
                                     metavar="PATH|URL")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+ContestOpt = Annotated[str | None, typer.Option(
+    "--contest", help="The contest to analyse (default: the store's only one; `voteaudit contests` lists them).")]
 ContestOpt = Annotated[str | None, typer.Option("--contest", metavar="NAME",
                                                 help="Contest to analyse (default: the store's only contest).")]
 

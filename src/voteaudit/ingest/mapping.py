@@ -32,6 +32,7 @@ A mapping comes from command-line flags or from a TOML file (``--mapping MAP.tom
     contest = "president"        # the contest a single-contest file belongs to (or picks one of columns)
     columns = ["office", "district"]   # each distinct value (joined " / ") is a contest
     where = { office = "President" }    # keep only matching rows (all must hold)
+    where_not = { mode = "TOTAL" }      # ... and drop these
     mode = "mode"                # rows differing only here are added up (per-mode counts kept)
     missing_if = { status = "NOT_RECEIVED" }  # such rows are tables that did not report
     empty_as_missing = true      # rows with empty vote counts too
@@ -76,6 +77,7 @@ class Mapping:
     contest: str | None = None
     contest_columns: list[str] = field(default_factory=list)
     where: list[tuple[str, str]] = field(default_factory=list)
+    where_not: list[tuple[str, str]] = field(default_factory=list)   # --where COL!=VALUE
     mode_column: str | None = None
     registered_row: str | None = None
     cast_row: str | None = None
@@ -85,9 +87,8 @@ class Mapping:
 
     def reshapes(self) -> bool:
         """Does the file need :mod:`voteaudit.ingest.shape` before staging (anything beyond plain columns)?"""
-        return bool(self.contest_columns or self.where or self.registered_row or self.cast_row or self.missing_if
-                    or self.empty_as_missing or any(isinstance(self.columns_of(k), list) and
-                                                    len(self.columns_of(k)) > 1 for k in PER_UNIT))
+        return bool(self.contest_columns or self.where or self.where_not or self.registered_row or self.cast_row
+                    or self.missing_if or self.empty_as_missing or any(len(self.columns_of(k)) > 1 for k in PER_UNIT))
 
     def columns_of(self, kind: str) -> list[str]:
         """The columns mapped to one per-unit count (registered, cast, ...), as a list."""
@@ -131,6 +132,9 @@ class Mapping:
         if self.long:
             used += list(self.long)
         used += [c for c in self.contest_columns] + ([self.mode_column] if self.mode_column else [])
+        if self.mode_column and not self.long:
+            raise InputError("--mode-column is for long files (--long CANDIDATE_COL VOTES_COL)", file=origin,
+                             field="--mode-column")
         if not self.long:
             for flag, value in (("--registered-row", self.registered_row), ("--cast-row", self.cast_row),
                                 ("--not-candidate", self.not_candidates)):
@@ -163,12 +167,17 @@ def _pairs(value: object, where: str, origin: str) -> list[tuple[str, str]]:
     return [(str(k), v) for k, vals in value.items() for v in _str_list(vals, f"{where}.{k}", origin)]
 
 
-def parse_condition(text: str, flag: str) -> tuple[str, str]:
-    """``COL=VALUE`` (a flag's argument) -> (column, value); the column may not be empty."""
+def parse_condition(text: str, flag: str) -> tuple[str, str, bool]:
+    """``COL=VALUE`` or ``COL!=VALUE`` (a flag's argument) -> (column, value, negated)."""
     col, sep, value = text.partition("=")
+    negated = col.endswith("!")
+    col = col[:-1] if negated else col
     if not sep or not col.strip():
-        raise InputError(f"expected COLUMN=VALUE, not {text!r}", field=flag)
-    return col.strip(), value.strip()
+        raise InputError(f"expected COLUMN=VALUE{' or COLUMN!=VALUE' if flag == '--where' else ''}, not {text!r}",
+                         field=flag)
+    if negated and flag != "--where":
+        raise InputError(f"{flag} takes COLUMN=VALUE, not {text!r}", field=flag)
+    return col.strip(), value.strip(), negated
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -205,7 +214,7 @@ def load_mapping(path: Path) -> Mapping:
     if long is not None and not isinstance(long, dict):
         raise InputError("[long] needs candidate = COL and votes = COL", file=origin, field="long")
     contests = data.get("contests", {})
-    known_c = {"contest", "columns", "where", "mode", "missing_if", "empty_as_missing"}
+    known_c = {"contest", "columns", "where", "where_not", "mode", "missing_if", "empty_as_missing"}
     for key in contests:
         if key not in known_c:
             raise InputError(f"unknown key (known: {', '.join(sorted(known_c))})", file=origin,
@@ -227,6 +236,7 @@ def load_mapping(path: Path) -> Mapping:
         contest=contests.get("contest"), contest_columns=_str_list(contests.get("columns", []), "contests.columns",
                                                                    origin),
         where=_pairs(contests.get("where", {}), "contests.where", origin),
+        where_not=_pairs(contests.get("where_not", {}), "contests.where_not", origin),
         mode_column=contests.get("mode"),
         registered_row=(long or {}).get("registered_row"), cast_row=(long or {}).get("cast_row"),
         not_candidates=_str_list((long or {}).get("not_candidates", []), "long.not_candidates", origin),

@@ -39,9 +39,13 @@ class ImportResult:
     flags: dict[str, int] = field(default_factory=dict)
     contest: str | None = None
     version: dict[str, Any] | None = None  # feed sources: the version this file is (number, as_of, sha256)
+    contests: list[dict[str, Any]] | None = None  # a file with several contests: one result per contest
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        if out["contests"] is None:
+            del out["contests"]
+        return out
 
 
 @dataclass
@@ -112,7 +116,7 @@ def check_bulletins(existing: dict[str, Bulletin], bulletins: list[Bulletin]) ->
 
 def record_dict(source: str, kind: str, unit: str, record_id: int, counts: tuple, votes: list[int],
                 flags: list[str], selections: list[tuple[str, str]], provenance: dict[str, Any],
-                origin: str | None = None, contest: str | None = None) -> dict[str, Any]:
+                origin: str | None = None, contest: str | None = None, modes: str | None = None) -> dict[str, Any]:
     """One stored record as every backend returns it: votes per candidate and per selection, provenance.
 
     ``counts`` = (registered, cast, valid, null, blank); ``selections`` = (selection, candidate) in the
@@ -124,10 +128,13 @@ def record_dict(source: str, kind: str, unit: str, record_id: int, counts: tuple
     registered, cast, valid, null, blank = counts
     if origin:
         provenance = {**provenance, "image": json.loads(origin)}
-    return {"source": source, "kind": kind, "contest": contest, "unit": unit, "record_id": record_id,
-            "registered": registered, "cast": cast, "valid": valid, "null": null, "blank": blank, "votes": by_cand,
-            "selections": {sel: int(v) for (sel, _), v in zip(selections, votes, strict=True)},
-            "flags": list(flags or []), "provenance": provenance}
+    out = {"source": source, "kind": kind, "contest": contest, "unit": unit, "record_id": record_id,
+           "registered": registered, "cast": cast, "valid": valid, "null": null, "blank": blank, "votes": by_cand,
+           "selections": {sel: int(v) for (sel, _), v in zip(selections, votes, strict=True)},
+           "flags": list(flags or []), "provenance": provenance}
+    if modes:  # votes per vote mode (absentee, election day, ...) where the file gave them
+        out["modes"] = json.loads(modes)
+    return out
 
 
 class Store(ABC):

@@ -83,7 +83,7 @@ class DuckDBStore(Store):
         con = self.con
         con.execute("BEGIN")
         try:
-            upgrade(con.execute, version)
+            upgrade(con.execute, version, indexes=False)
             self._set_meta("schema_version", str(SCHEMA_VERSION))
             con.execute("COMMIT")
         except BaseException:
@@ -433,18 +433,18 @@ class DuckDBStore(Store):
                    r.votes, r.flags, r.origin, i.file_name, i.sha256, r."row", i.import_id,
                    i.imported_at::VARCHAR,
                    (SELECT list({{'file': i2.file_name, 'row': g."row"}}) FROM sightings g
-                    JOIN imports i2 ON i2.import_id = g.import_id WHERE g.record_id = r.record_id), c.name
+                    JOIN imports i2 ON i2.import_id = g.import_id WHERE g.record_id = r.record_id), c.name, r.modes
             FROM records r JOIN sources s USING (source_id) JOIN nodes n ON n.node_key = r.unit_key
             JOIN imports i ON i.import_id = r.import_id JOIN contests c ON c.contest_id = r.contest_id
             WHERE {where} ORDER BY r.contest_id, s.source_id, r.record_id""", params).fetchall()
         out = []
         for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, origin, fname, fsha, row, iid,
-             at, seen, contest) in rows:
+             at, seen, contest, modes) in rows:
             sels = self.con.execute("SELECT s.selection, c.name FROM import_selections s JOIN candidates c "
                                     "USING (candidate_id) WHERE import_id = ? ORDER BY position", [iid]).fetchall()
             out.append(record_dict(src, kind, uid, rid, (reg, cast, valid, null, blank), votes, flags, sels,
                                    {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
-                                    "also_seen": seen or []}, origin, contest))
+                                    "also_seen": seen or []}, origin, contest, modes))
         return out
 
     def _conflicting_records(self, source: str, contest_id: int) -> list[dict[str, Any]]:

@@ -462,15 +462,15 @@ class PostgresStore(Store):
                    (SELECT json_agg(json_build_object('file', i2.file_name, 'row', g."row")) FROM sightings g
                     JOIN imports i2 ON i2.import_id = g.import_id WHERE g.record_id = r.record_id),
                    (SELECT array_agg(ARRAY[ss.selection, c.name] ORDER BY ss.position) FROM import_selections ss
-                    JOIN candidates c USING (candidate_id) WHERE ss.import_id = i.import_id), k.name
+                    JOIN candidates c USING (candidate_id) WHERE ss.import_id = i.import_id), k.name, r.modes
             FROM records r JOIN sources s USING (source_id) JOIN nodes n ON n.node_key = r.unit_key
             JOIN imports i ON i.import_id = r.import_id JOIN contests k ON k.contest_id = r.contest_id
             WHERE {where} ORDER BY r.contest_id, s.source_id, r.record_id""", params)
         return [record_dict(src, kind, uid, rid, (reg, cast, valid, null, blank), votes, flags,
                             [tuple(x) for x in sels], {"file": fname, "sha256": fsha, "row": row, "imported_at": at,
-                                                       "also_seen": seen or []}, origin, contest)
+                                                       "also_seen": seen or []}, origin, contest, modes)
                 for (src, kind, uid, rid, reg, cast, valid, null, blank, votes, flags, origin, fname, fsha, row, _iid,
-                     at, seen, sels, contest) in rows]
+                     at, seen, sels, contest, modes) in rows]
 
     def _conflicting_records(self, source: str, contest_id: int) -> list[dict[str, Any]]:
         sid = self._source_id(source)

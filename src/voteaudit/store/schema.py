@@ -123,9 +123,14 @@ def statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def upgrade(execute: Callable[[str], object], current: int) -> int:
-    """Run the migrations after version ``current`` through ``execute`` (the caller holds the transaction)."""
+def upgrade(execute: Callable[[str], object], current: int, *, indexes: bool = True) -> int:
+    """Run the migrations after version ``current`` through ``execute`` (the caller holds the transaction).
+
+    ``indexes=False`` skips ``CREATE INDEX`` (secondary indexes only: keys and unique constraints always
+    hold): DuckDB scans by zone maps, and an ART index would slow every bulk insert of records.
+    """
     for script in MIGRATIONS[current:]:
         for stmt in statements(script):
-            execute(stmt)
+            if indexes or not stmt.upper().startswith("CREATE INDEX"):
+                execute(stmt)
     return SCHEMA_VERSION
