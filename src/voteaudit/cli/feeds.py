@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -25,22 +25,6 @@ from voteaudit.cli.common import (
     table,
 )
 
-if TYPE_CHECKING:
-    from voteaudit.checks.changes import FeedChanges
-    from voteaudit.store import Store
-
-
-def feed_changes_of(store: Store, source: str, contest: str | None, level: int = 0) -> FeedChanges:
-    """Every version of a feed source, read from the store, through :func:`voteaudit.checks.changes.feed_changes`."""
-    from voteaudit.checks.changes import Version, feed_changes
-
-    if not store.is_feed(source):
-        store.matrix(source, contest)  # names an unknown source or contest
-        refuse(f"source {source!r} is not a feed: ingest its publications with --feed (and --as-of)")
-    versions = [Version(v["version"], v["as_of"], store.matrix(source, contest, as_of=v["as_of"]), v["sha256"])
-                for v in store.versions(source, contest)]
-    return feed_changes(versions, level=level)
-
 
 @app.command()
 @handle_errors
@@ -59,6 +43,8 @@ def changes(
     each version where it changed, and `decreased` when a count went down; then the tables that
     disappeared from a later version or appeared late, and a summary per region.
     """
+    from voteaudit.casework import feed_changes_of
+
     with store_at(db, read_only=True) as store:
         levels = store.levels() or []
         depth = 0
