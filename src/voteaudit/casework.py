@@ -12,7 +12,7 @@ from typing import Any
 
 from voteaudit.checks.cases import CaseList, build_cases
 from voteaudit.checks.changes import FeedChanges, Version, feed_changes
-from voteaudit.model import StoreError, VoteauditError
+from voteaudit.model import SourceMatrix, StoreError, VoteauditError
 from voteaudit.store import Store
 
 STATE_KEY = "cases"
@@ -40,14 +40,20 @@ def disputed_submissions(store: Store) -> list[dict[str, Any]]:
                 "AND results IS NOT NULL ORDER BY submission_id").fetchall()]
 
 
-def cases_of(store: Store, contest: str | None = None) -> CaseList:
-    """The contest's cases from everything the store holds."""
+def feeds_of(store: Store, contest: str | None = None) -> dict[str, FeedChanges]:
+    """What changed in each feed source of the contest with more than one version."""
+    return {s.name: feed_changes_of(store, s.name, contest) for s in store.sources(contest)
+            if store.is_feed(s.name) and len(store.versions(s.name, contest)) > 1}
+
+
+def cases_of(store: Store, contest: str | None = None, *, loaded: dict[str, SourceMatrix] | None = None,
+             changes: dict[str, FeedChanges] | None = None) -> CaseList:
+    """The contest's cases from everything the store holds (``loaded``/``changes``: already read)."""
     contest = store.resolve_contest(contest)
     infos = store.sources(contest)
-    matrices = [store.matrix(s.name, contest) for s in infos]
+    matrices = [(loaded or {}).get(s.name) or store.matrix(s.name, contest) for s in infos]
     conflicting = {s.name: store.conflicts(s.name, contest) for s in infos if s.conflicts}
-    changes = {s.name: feed_changes_of(store, s.name, contest) for s in infos
-               if store.is_feed(s.name) and len(store.versions(s.name, contest)) > 1}
+    changes = feeds_of(store, contest) if changes is None else changes
     unreported = sorted({u["unit"] for s in infos for u in store.unreported(s.name, contest)})
     announced = store.universe(contest)
     universe = {"tables": announced.get("units"), "registered": announced.get("registered")}

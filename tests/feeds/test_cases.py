@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -97,3 +98,19 @@ def test_closing_a_case_keeps_its_note_and_lowers_the_open_effect(cli: Callable[
     assert cli("cases", "close", "feedfeedfeedfeed", "--note", "x").exit_code == 2
     with open_store(db) as store, pytest.raises(VoteauditError, match="needs a --note"):
         close_case(store, changed["1.2"]["id"], "  ")
+
+
+def test_the_report_lists_the_cases_and_the_feed_timeline(cli: Callable[..., object], db: str,
+                                                          tmp_path: Path) -> None:
+    ingest_feed(cli, tmp_path)
+    out = tmp_path / "report"
+    assert cli("report", "--out", out).exit_code == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    doc = cli("cases", json_out=True).doc
+    assert summary["cases"]["open_effect"] == doc["open_effect"]
+    assert summary["cases"]["cases_total"] == len(doc["cases"])
+    assert 'id="cases"' in html and all(c["id"] in html for c in doc["cases"])
+    timeline = summary["changes"]["cne"]["timeline"]
+    assert [p["tables_changed"] for p in timeline] == [0, 2, 2]
+    assert "Tables of “cne” changed in each version" in html

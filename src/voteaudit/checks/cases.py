@@ -39,7 +39,7 @@ from voteaudit.model import SourceMatrix
 from voteaudit.names import candidate_key
 
 
-@dataclass
+@dataclass(slots=True)
 class Case:
     kind: str
     unit: str | None
@@ -87,9 +87,9 @@ class CaseList:
 
 
 def case_id(kind: str, unit: str | None, core: Any) -> str:
-    """sha256 of the canonical JSON of (kind, unit, evidence values), first 16 hex digits."""
-    text = json.dumps([kind, unit, core], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """sha256 of kind, unit and the canonical JSON of the evidence values, first 16 hex digits."""
+    text = core if isinstance(core, str) else json.dumps(core, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{kind}\x1f{unit}\x1f{text}".encode()).hexdigest()[:16]
 
 
 def _col(m: SourceMatrix, name: str) -> int | None:
@@ -221,7 +221,8 @@ def missing_tables(universe: dict[str, int | None], covered_tables: int, covered
     rest's registered voters are an upper bound: ``registered_is_upper_bound``); ``unreported``: tables a
     source listed as not reporting.
     """
-    out = [Case("no_sheet", u, reg, {"registered": reg, "tables": 1}) for u, reg in known.items()]
+    out = [Case("no_sheet", u, reg, {"registered": reg, "tables": 1}, case_id("no_sheet", u, str(reg)))
+           for u, reg in known.items()]
     total, registered = universe.get("tables"), universe.get("registered")
     rest_tables = None if total is None else total - covered_tables - len(known)
     known_reg = [r for r in known.values() if r is not None]
@@ -241,8 +242,11 @@ def missing_tables(universe: dict[str, int | None], covered_tables: int, covered
 def rank(cases: list[Case], closed: dict[str, dict[str, Any]]) -> list[Case]:
     """Give each case its id and status (closed ones keep their notes), largest effect first (unknown last)."""
     for c in cases:
-        core = {k: v for k, v in c.evidence.items() if k != "provenance"}
-        c.id = case_id(c.kind, c.unit, core)
+        if not c.id:  # the evidence's values, not the margins (they depend on who leads)
+            core = {k: v for k, v in c.evidence.items() if k != "margins"}
+            if "copies" in core:
+                core["copies"] = [{k: v for k, v in cp.items() if k != "margin"} for cp in core["copies"]]
+            c.id = case_id(c.kind, c.unit, core)
         if c.id in closed:
             c.status = "closed"
             c.notes = list(closed[c.id].get("notes", []))
