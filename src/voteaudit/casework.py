@@ -40,21 +40,22 @@ def disputed_submissions(store: Store) -> list[dict[str, Any]]:
                 "AND results IS NOT NULL ORDER BY submission_id").fetchall()]
 
 
-def feeds_of(store: Store, contest: str | None = None) -> dict[str, FeedChanges]:
-    """What changed in each feed source of the contest with more than one version."""
-    return {s.name: feed_changes_of(store, s.name, contest) for s in store.sources(contest)
-            if store.is_feed(s.name) and len(store.versions(s.name, contest)) > 1}
+def feeds_of(store: Store, contest: str | None = None, names: list[str] | None = None) -> dict[str, FeedChanges]:
+    """What changed in each feed source of the contest (``names``: its sources) with more than one version."""
+    names = [s.name for s in store.sources(contest)] if names is None else names
+    return {name: feed_changes_of(store, name, contest) for name in names
+            if store.is_feed(name) and len(store.versions(name, contest)) > 1}
 
 
 def cases_of(store: Store, contest: str | None = None, *, loaded: dict[str, SourceMatrix] | None = None,
              changes: dict[str, FeedChanges] | None = None) -> CaseList:
     """The contest's cases from everything the store holds (``loaded``/``changes``: already read)."""
     contest = store.resolve_contest(contest)
-    infos = store.sources(contest)
-    matrices = [(loaded or {}).get(s.name) or store.matrix(s.name, contest) for s in infos]
-    conflicting = {s.name: store.conflicts(s.name, contest) for s in infos if s.conflicts}
-    changes = feeds_of(store, contest) if changes is None else changes
-    unreported = sorted({u["unit"] for s in infos for u in store.unreported(s.name, contest)})
+    names = next((c.sources for c in store.contests() if c.name == contest), [])  # lighter than sources()
+    matrices = [(loaded or {}).get(name) or store.matrix(name, contest) for name in names]
+    conflicting = {m.source: store.conflicts(m.source, contest) for m in matrices if m.conflicted}
+    changes = feeds_of(store, contest, names) if changes is None else changes
+    unreported = sorted({u["unit"] for name in names for u in store.unreported(name, contest)})
     announced = store.universe(contest)
     universe = {"tables": announced.get("units"), "registered": announced.get("registered")}
     closed = (store.state(STATE_KEY, contest=contest) or {}).get("closed", {})

@@ -305,8 +305,9 @@ def _no_sheet(matrices: Sequence[SourceMatrix], universe: dict[str, int | None],
         for other, taken in covered:
             ia, ib, _, _ = align_units(m, other)
             rows[ia[taken[ib]]] = False
-        for r in np.flatnonzero(rows).tolist():
-            known.setdefault(str(m.unit_ids[r]), None if m.registered[r] < 0 else int(m.registered[r]))
+        idx = np.flatnonzero(rows)
+        for u, reg in zip(m.unit_ids[idx].tolist(), m.registered[idx].tolist(), strict=True):
+            known.setdefault(str(u), None if reg < 0 else reg)
     listed = np.asarray(sorted(set(unreported) - set(known)), dtype=object)
     for m in sheets:
         listed = listed[~np.isin(listed, m.unit_ids)] if len(listed) else listed
