@@ -42,26 +42,26 @@ def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def plan_audit(store: Store, source: str, method: str, risk_limit: float, winners: int,
-             threshold: float | None) -> dict[str, Any]:
-    m = store.matrix(source)
+             threshold: float | None, *, contest: str | None = None) -> dict[str, Any]:
+    m = store.matrix(source, contest)
     ids, votes, ballots = _arrays(m)
     result = _guard(audit.plan, method, ids, votes, m.candidates, ballots, risk_limit=_risk(risk_limit),
                     winners=winners, threshold=_threshold(threshold))
     key = f"audit:{source}"
-    state = store.state(key) or {}
+    state = store.state(key, contest=contest) or {}
     if state.get("method") not in (None, method):
         state = {}
     store.save_state(key, {**state, "method": method, "risk_limit": risk_limit, "winners": winners,
-                           "threshold": threshold})
+                           "threshold": threshold}, contest=contest)
     return {**result.to_dict(), "source": source, "method": method, "risk_limit_percent": risk_limit}
 
 
 def draw_round(store: Store, source: str, method: str, seed: str, size: int, winners: int,
-               threshold: float | None, risk_limit: float | None) -> dict[str, Any]:
-    m = store.matrix(source)
+               threshold: float | None, risk_limit: float | None, *, contest: str | None = None) -> dict[str, Any]:
+    m = store.matrix(source, contest)
     ids, votes, ballots = _arrays(m)
     key = f"audit:{source}"
-    state = store.state(key) or {}
+    state = store.state(key, contest=contest) or {}
     if state.get("method") not in (None, method) or state.get("seed") not in (None, seed):
         state = {}  # a new audit (other method or seed) starts a new sequence
     start = int(state.get("draws", 0))
@@ -70,23 +70,24 @@ def draw_round(store: Store, source: str, method: str, seed: str, size: int, win
     state = {"method": method, "seed": seed, "draws": start + size, "winners": winners, "threshold": threshold,
              "risk_limit": risk_limit if risk_limit is not None else state.get("risk_limit", 5.0),
              "rounds": [*state.get("rounds", []), {"start": start, "size": size}]}
-    store.save_state(key, state)
+    store.save_state(key, state, contest=contest)
     return {"source": source, "method": method, "seed": seed, "start": start, "size": size, "sample": drawn,
             "distinct_tables": len(set(drawn))}
 
 
-def audit_status(store: Store, source: str, audit_source: str | None) -> dict[str, Any]:
-    state = store.state(f"audit:{source}")
+def audit_status(store: Store, source: str, audit_source: str | None, *,
+                 contest: str | None = None) -> dict[str, Any]:
+    state = store.state(f"audit:{source}", contest=contest)
     if not state:
         raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
-    m = store.matrix(source)
+    m = store.matrix(source, contest)
     ids, votes, ballots = _arrays(m)
     drawn = _guard(audit.sample, state["method"], ids, votes, m.candidates, ballots, seed=state["seed"],
                    size=state["draws"], winners=state["winners"], threshold=_threshold(state["threshold"]))
     audited: dict[str, np.ndarray] = {}
     name = audit_source or state.get("audit_source")
     if name:
-        hand = store.matrix(name)
+        hand = store.matrix(name, contest)
         if hand.kind != "audit":
             raise VoteauditError(f"source {name!r} is of kind {hand.kind!r}, not 'audit'")
         pos = {c: j for j, c in enumerate(hand.candidates)}
@@ -104,13 +105,14 @@ def audit_status(store: Store, source: str, audit_source: str | None) -> dict[st
             "risk_limit": state["risk_limit"], "draws": state["draws"], **status.to_dict()}
 
 
-def record_hand_counts(store: Store, source: str, file: Any, mapping: Any, audit_source: str) -> dict[str, Any]:
+def record_hand_counts(store: Store, source: str, file: Any, mapping: Any, audit_source: str, *,
+                       contest: str | None = None) -> dict[str, Any]:
     """Ingest the hand counts of ``file`` as source ``audit_source`` (kind audit) and measure the risk."""
     from voteaudit.ingest import ingest_file
 
-    state = store.state(f"audit:{source}")
+    state = store.state(f"audit:{source}", contest=contest)
     if not state:
         raise VoteauditError(f"no audit in progress for {source!r}: run `voteaudit audit sample` first")
-    result = ingest_file(store, file, mapping, source=audit_source, kind="audit")
-    store.save_state(f"audit:{source}", {**state, "audit_source": audit_source})
-    return {**audit_status(store, source, audit_source), "ingest": result.to_dict()}
+    result = ingest_file(store, file, mapping, source=audit_source, kind="audit", contest=contest)
+    store.save_state(f"audit:{source}", {**state, "audit_source": audit_source}, contest=contest)
+    return {**audit_status(store, source, audit_source, contest=contest), "ingest": result.to_dict()}

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, handle_errors, say, store_at, table
+from voteaudit.cli.common import DEFAULT_DB, ContestOpt, DbOpt, JsonOpt, emit, handle_errors, say, store_at, table
 
 audit_app = typer.Typer(help="Risk-limiting audits: plan a sample, draw it from a public seed, record the hand "
                              "counts of the sampled tally sheets, and measure the risk.", no_args_is_help=True)
@@ -36,12 +36,13 @@ def _print_status(doc: dict[str, Any]) -> None:
 @audit_app.command("plan")
 @handle_errors
 def plan(source: Source, method: Method = "macro", risk_limit: RiskLimit = 5.0, winners: Winners = 1,
-         threshold: Threshold = None, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+         threshold: Threshold = None, contest: ContestOpt = None, db: DbOpt = DEFAULT_DB,
+         as_json: JsonOpt = False) -> None:
     """First-round sample size for a risk limit, from the source's reported table results."""
     from voteaudit.audit.session import plan_audit
 
     with store_at(db) as store:
-        doc = plan_audit(store, source, method, risk_limit, winners, threshold)
+        doc = plan_audit(store, source, method, risk_limit, winners, threshold, contest=contest)
     if as_json:
         emit(doc)
     else:
@@ -55,12 +56,12 @@ def sample(source: Source, seed: Annotated[str, typer.Option("--seed", help="Pub
            size: Annotated[int, typer.Option("--size", help="Draws in this round.")], method: Method = "macro",
            winners: Winners = 1, threshold: Threshold = None,
            risk_limit: Annotated[float | None, typer.Option("--risk-limit", help="Risk limit in percent.")] = None,
-           db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+           contest: ContestOpt = None, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Draw tables to hand-count from a public seed (SHA-256; anyone can re-derive it). Repeats are kept."""
     from voteaudit.audit.session import draw_round
 
     with store_at(db) as store:
-        doc = draw_round(store, source, method, seed, size, winners, threshold, risk_limit)
+        doc = draw_round(store, source, method, seed, size, winners, threshold, risk_limit, contest=contest)
     if as_json:
         emit(doc)
     else:
@@ -76,7 +77,7 @@ def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled
            mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML column mapping.")] = None,
            unit: Annotated[list[str] | None, typer.Option("--unit", help="Key column; repeat.")] = None,
            candidate: Annotated[list[str] | None, typer.Option("--candidate", help="Vote column; repeat.")] = None,
-           db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+           contest: ContestOpt = None, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Record hand counts as a source of kind `audit`, then report the measured risk."""
     from voteaudit.audit.session import record_hand_counts
     from voteaudit.ingest import load_mapping
@@ -84,7 +85,7 @@ def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled
 
     m = load_mapping(mapping) if mapping else Mapping(units=list(unit or []), candidates=list(candidate or []))
     with store_at(db) as store:
-        doc = record_hand_counts(store, source, file, m, audit_source or f"{source}-audit")
+        doc = record_hand_counts(store, source, file, m, audit_source or f"{source}-audit", contest=contest)
     if as_json:
         emit(doc)
     else:
@@ -95,12 +96,12 @@ def record(file: Annotated[Path, typer.Argument(help="Hand counts of the sampled
 @handle_errors
 def status(source: Source,
            audit_source: Annotated[str | None, typer.Option("--audit-source", help="Hand-count source.")] = None,
-           db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+           contest: ContestOpt = None, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Measured risk, verdict and per-table discrepancies (reported first, then audited)."""
     from voteaudit.audit.session import audit_status
 
     with store_at(db, read_only=True) as store:
-        doc = audit_status(store, source, audit_source)
+        doc = audit_status(store, source, audit_source, contest=contest)
     if as_json:
         emit(doc)
     else:

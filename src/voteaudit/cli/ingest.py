@@ -109,8 +109,13 @@ def ingest(
     else:
         m = None
     if m is not None:
-        reshape_flags(m, contest_column, where, mode_column, registered_row, cast_row, not_candidate, missing_if,
-                      empty_as_missing, parse_condition)
+        from voteaudit.model import InputError
+
+        try:
+            reshape_flags(m, contest_column, where, mode_column, registered_row, cast_row, not_candidate,
+                          missing_if, empty_as_missing, parse_condition)
+        except InputError as exc:
+            raise InputError(exc.problem, file=str(file), field=exc.field) from None
     with progress(as_json) as step, store_at(db) as store:
         step(f"reading and validating {file.name}")
         results = ingest_files(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest,

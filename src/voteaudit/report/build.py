@@ -142,16 +142,16 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
     return sections
 
 
-def _audits(store: Store, doc: dict[str, Any]) -> list[dict[str, Any]]:
+def _audits(store: Store, doc: dict[str, Any], contest: str | None = None) -> list[dict[str, Any]]:
     """Status of every audit in progress (``voteaudit audit sample`` has drawn a sample)."""
     from voteaudit.audit.session import audit_status
     from voteaudit.model import VoteauditError
 
     out = []
     for s in doc["sources"]:
-        if (store.state(f"audit:{s['name']}") or {}).get("draws"):
+        if (store.state(f"audit:{s['name']}", contest=contest) or {}).get("draws"):
             try:
-                out.append(audit_status(store, s["name"], None))
+                out.append(audit_status(store, s["name"], None, contest=contest))
             except VoteauditError:
                 continue
     return out
@@ -197,7 +197,7 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
                  geo_key: str = "NAME_1", geo_names: dict[str, str] | None = None, lang: str = "en",
                  sections: list[dict[str, Any]] | None = None, methods: list[dict[str, str]] | None = None,
                  extra: dict[str, Any] | None = None, analyse: bool = True, source: str | None = None,
-                 n_boot: int = 1000) -> dict[str, Any]:
+                 n_boot: int = 1000, contest: str | None = None) -> dict[str, Any]:
     """Write ``summary.json`` and ``report.html`` into ``out_dir``; return the summary.
 
     ``extra`` adds keys to the summary; ``sections`` adds report sections (``id``, ``title``, ``html`` as
@@ -209,15 +209,15 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     step("reading the sources")
-    loaded = {info.name: store.matrix(info.name) for info in store.sources()}
+    loaded = {info.name: store.matrix(info.name, contest) for info in store.sources(contest)}
     step("summarising")
-    doc = build_summary(store, loaded=loaded)
+    doc = build_summary(store, loaded=loaded, contest=contest)
     if extra:
         doc.update(extra)
     env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
     env.filters.update(fmt)
     sections = list(sections or [])
-    audits = _audits(store, doc)
+    audits = _audits(store, doc, contest)
     if audits:
         doc["audits"] = audits
         sections.append({"id": "audit", "title": t("au_title"),
@@ -262,3 +262,63 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         methods=methods or [])
     (out_dir / "report.html").write_text(html, encoding="utf-8")
     return doc
+
+
+CONTESTS_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem}table{border-collapse:collapse}
+td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}
+</style></head><body>
+<h1>{{ title }}</h1>
+<p>{{ contests|length }} contests share this election's tables. Each has its full report.</p>
+{% for c in contests %}
+<section id="contest-{{ loop.index }}"><h2>{{ c.contest }}</h2>
+<p><a href="{{ c.href }}">Full report of {{ c.contest }}</a></p>
+<table><tr><th>source</th><th>tables</th>{% for cand in c.candidates %}<th>{{ cand }}</th>{% endfor %}</tr>
+{% for s in c.sources %}<tr><td>{{ s.name }} ({{ s.kind }})</td><td>{{ "{:,}".format(s.units) }}</td>
+{% for cand in c.candidates %}<td>{{ "{:,}".format(s.totals.get(cand, 0)) }}
+({{ "%.2f"|format(100 * s.shares.get(cand, 0)) }}%)</td>{% endfor %}</tr>{% endfor %}</table></section>
+{% endfor %}
+<section id="cross-contest"><h2>Ballots across contests</h2>
+<p>A table's contests are voted on the same ballots: where a source gives different ballots for them, it is
+listed here (largest difference first; "cast" compares ballots cast, "counted" ballots counted, which
+voters skipping a contest lower legitimately).</p>
+{% for x in cross %}<h3>{{ x.source }}: {{ "{:,}".format(x.differ) }} of {{ "{:,}".format(x.tables_compared) }}
+tables differ</h3>
+{% if x.tables %}<table><tr><th>table</th><th>difference</th><th>basis</th><th>ballots per contest</th></tr>
+{% for t in x.tables %}<tr><td>{{ t.unit }} {{ t.name }}</td><td>{{ "{:,}".format(t.difference) }}</td>
+<td>{{ t.basis }}</td><td>{% for k, v in t.ballots.items() %}{{ k }}: {{ "{:,}".format(v) }}{% if not loop.last %};
+{% endif %}{% endfor %}</td></tr>{% endfor %}</table>{% endif %}{% endfor %}
+</section></body></html>
+"""
+
+
+def write_contests_report(store: Store, out_dir: Path, *, title: str = "Election results check",
+                          step: Callable[[str], None] = lambda s: None, **kwargs: Any) -> dict[str, Any]:
+    """A store with several contests: a full report per contest (``contests/N/``) and, in ``out_dir``,
+    ``report.html`` with a section per contest and the cross-contest ballots, and ``summary.json``
+    (``{"contests": [...], "cross_contest": [...]}``, as ``compare --json``)."""
+    from jinja2 import Environment
+
+    from voteaudit.report.summary import build_contests_summary
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = store.contest_names()
+    pages = []
+    for i, name in enumerate(names, start=1):
+        step(f"contest {i}/{len(names)}: {name}")
+        doc = write_report(store, out_dir / "contests" / str(i), title=f"{title} — {name}", contest=name, **kwargs)
+        cands: list[str] = []
+        for s in doc["sources"]:
+            cands += [c for c in sorted(s["totals"], key=lambda c: -s["totals"][c]) if c not in cands]
+        pages.append({"contest": name, "href": f"contests/{i}/report.html", "sources": doc["sources"],
+                      "candidates": cands})
+    summary = build_contests_summary(store)
+    (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str) + "\n",
+                                          encoding="utf-8")
+    html = Environment(autoescape=True).from_string(CONTESTS_PAGE).render(
+        title=title, contests=pages, cross=summary["cross_contest"], lang=kwargs.get("lang", "en"))
+    (out_dir / "report.html").write_text(html, encoding="utf-8")
+    return summary
