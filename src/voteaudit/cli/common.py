@@ -55,7 +55,7 @@ ContestOpt = Annotated[str | None, typer.Option(
 # Optional extras: the top-level module a missing import names -> the extra that installs it.
 EXTRAS = {"cv2": "scan", "zxingcpp": "scan", "PIL": "scan", "segno": "scan", "pypdfium2": "scan",
           "psycopg": "server", "fastapi": "server", "uvicorn": "server", "multipart": "server",
-          "python_multipart": "server", "httptools": "server", "uvloop": "server"}
+          "python_multipart": "server", "httptools": "server", "uvloop": "server", "httpx": "server"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -63,6 +63,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def safe(text: object) -> str:
     """Text for a terminal: control characters (escape sequences, bells, CRs) shown escaped, never run."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def say(*parts: object) -> None:
+    """Print a line for people on stdout (control characters shown escaped, as everywhere on ``out``)."""
+    out.print(" ".join(str(p) for p in parts), soft_wrap=True)
 
 
 def emit(doc: Any) -> None:

@@ -113,25 +113,31 @@ def strict_check(batch: Batch) -> None:
 
 
 def ingest_files(store: Store, path: Path, mapping: Mapping | None, *, source: str, kind: str | Kind,
-                 strict: bool = False, fmt: str | None = None, contest: str | None = None) -> list[ImportResult]:
-    """Validate ``path`` whole, then store every contest of it as one transaction for ``source``."""
+                 strict: bool = False, fmt: str | None = None, contest: str | None = None,
+                 as_of: str | None = None, feed: bool = False) -> list[ImportResult]:
+    """Validate ``path`` whole, then store every contest of it as one transaction for ``source``.
+
+    ``feed``/``as_of``: the file is the source's publication at ``as_of`` (see :mod:`voteaudit.store.versions`).
+    """
     kind = Kind(kind).value
     batches = read_batches(Path(path), mapping, store_levels=store.levels(), fmt=fmt, contest=contest)
     if strict:
         for batch in batches:
             strict_check(batch)
-    return store.write_imports(batches, source, kind, strict=strict)
+    return store.write_imports(batches, source, kind, strict=strict, as_of=as_of, feed=feed)
 
 
 def ingest_file(store: Store, path: Path, mapping: Mapping | None, *, source: str, kind: str | Kind,
-                strict: bool = False, fmt: str | None = None, contest: str | None = None) -> ImportResult:
+                strict: bool = False, fmt: str | None = None, contest: str | None = None,
+                as_of: str | None = None, feed: bool = False) -> ImportResult:
     """Validate ``path`` whole, then store it as one transaction for ``source``.
 
     ``contest``: the store contest the file's results belong to (default: the store's only contest,
     ``main`` in a new store); for a file with several contests (``--contest-column``, NIST CDF), the one
     to keep. A file that yields several contests gives one result per contest: use :func:`ingest_files`.
     """
-    results = ingest_files(store, path, mapping, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest)
+    results = ingest_files(store, path, mapping, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest,
+                           as_of=as_of, feed=feed)
     if len(results) == 1:
         return results[0]
     first = results[0]

@@ -162,6 +162,28 @@ def _audits(store: Store, doc: dict[str, Any], contest: str | None = None) -> li
     return out
 
 
+def _cases(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any], env: Environment,
+           t: Callable[..., str]) -> dict[str, Any] | None:
+    """The ranked cases (``voteaudit cases``) and what each feed changed when (``voteaudit changes``)."""
+    from voteaudit.casework import cases_of, feeds_of
+
+    changes = feeds_of(store)
+    result = cases_of(store, loaded=loaded, changes=changes)
+    if result.margin is None:
+        return None
+    full = result.to_dict()
+    doc["cases"] = {**full, "cases": full["cases"][:200], "cases_total": len(full["cases"])}
+    feeds = []
+    for name, fc in changes.items():
+        d = fc.to_dict()
+        doc.setdefault("changes", {})[name] = {**d, "changed": d["changed"][:200]}
+        labels = [f"v{p['version']} {p['as_of'][5:16].replace('T', ' ')}" for p in d["timeline"]]
+        feeds.append({**d, "svg": charts.timeline(labels, [p["tables_changed"] for p in d["timeline"]],
+                                                  title=t("ch_timeline", source=name))})
+    return {"id": "cases", "title": t("ca_title"),
+            "html": Markup(env.get_template("_cases.html").render(cases=doc["cases"], feeds=feeds, t=t))}
+
+
 def _formatters(lang: str) -> dict[str, Callable[..., str]]:
     """Number formats: 7,156,462 and 67.13% in English; 7.156.462 and 67,13% in Spanish."""
     def local(text: str) -> str:
@@ -205,6 +227,9 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         doc["audits"] = audits
         sections.append({"id": "audit", "title": t("au_title"),
                          "html": Markup(env.get_template("_audit.html").render(audits=audits, t=t))})
+    case_section = _cases(store, loaded, doc, env, t)
+    if case_section:
+        sections.append(case_section)
     if analyse and doc["sources"]:
         chosen = source or max(doc["sources"], key=lambda s: s["units"])["name"]
         sections = _analyses(store, loaded, doc, env, t, chosen, step, n_boot) + sections

@@ -213,3 +213,31 @@ STRINGS["es"].update({
     "ind_areas": "{flagged} de {areas} zonas ({level}) tienen al menos un indicador señalado.",
     "ind_area": "Zona",
 })
+
+# Cases and feed changes (issue 16)
+STRINGS["en"].update({
+    "ca_title": "What could still change the result",
+    "ca_line": "Leader {leader}, runner-up {runner}: margin {margin} votes. {open} open cases could move it by up to "
+               "{effect} votes: {verdict}.",
+    "ca_true": "together they could change the outcome", "ca_false": "together they cannot change the outcome",
+    "ca_none": "whether they could change the outcome is unknown (some effects are unknown)",
+    "ca_kind": "Kind", "ca_effect": "Margin effect (votes)", "ca_status": "Status", "ca_sources": "Sources",
+    "ca_note": "Ranked by the most each could move the margin between leader and runner-up; close a case with "
+               "`voteaudit cases close ID --note TEXT`.",
+    "ch_timeline": "Tables of “{source}” changed in each version",
+    "ch_line": "“{source}”: {versions} versions; {changed} tables changed after first publication ({down} with a "
+               "count that went down), {gone} disappeared, {late} appeared late.",
+})
+STRINGS["es"].update({
+    "ca_title": "Lo que aún podría cambiar el resultado",
+    "ca_line": "Primero {leader}, segundo {runner}: margen de {margin} votos. {open} casos abiertos podrían moverlo "
+               "hasta {effect} votos: {verdict}.",
+    "ca_true": "juntos podrían cambiar el resultado", "ca_false": "juntos no pueden cambiar el resultado",
+    "ca_none": "no se sabe si podrían cambiar el resultado (hay efectos desconocidos)",
+    "ca_kind": "Tipo", "ca_effect": "Efecto en el margen (votos)", "ca_status": "Estado", "ca_sources": "Fuentes",
+    "ca_note": "Ordenados por lo máximo que cada uno podría mover el margen entre primero y segundo; se cierra un caso "
+               "con `voteaudit cases close ID --note TEXTO`.",
+    "ch_timeline": "Mesas de “{source}” cambiadas en cada versión",
+    "ch_line": "“{source}”: {versions} versiones; {changed} mesas cambiaron tras su primera publicación ({down} con "
+               "un conteo que bajó), {gone} desaparecieron, {late} aparecieron tarde.",
+})
