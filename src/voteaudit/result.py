@@ -8,6 +8,7 @@ treat them alike. ``to_dict`` gives the JSON contract of DESIGN.md (``test``, ``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,8 @@ class TestResult:
     adjustment: str | None = None
     area: dict[str, str] | None = None
     units_flagged_total: int | None = None  # how many units the test singles out (the list may be capped)
+    #: Rewrites ``interpretation`` from the result (re-run by :meth:`conclude`, so the text follows the flag).
+    describe: Callable[[TestResult], str] | None = field(default=None, repr=False, compare=False)
 
     def set_effect(self, measure: str, value: float, ci: tuple[float, float] | None, unit: str, *,
                    threshold: float, sided: str = "upper", count: float | None = None) -> None:
@@ -93,10 +96,14 @@ class TestResult:
         if self.p_value_method == "none" and self.tested:  # descriptive: flagged by its effect alone
             self.significant = False
             self.flagged = bool(self.effect is not None and self.effect["material"])
+            if self.describe is not None:
+                self.interpretation = self.describe(self)
             return
         p = self.p_adjusted if self.p_adjusted is not None else self.p_value
         self.significant = bool(self.tested and p is not None and p < self.alpha)
         self.flagged = bool(self.significant and self.effect is not None and self.effect["material"])
+        if self.describe is not None:
+            self.interpretation = self.describe(self)
 
     def not_tested(self, why: str) -> TestResult:
         """Mark the result as not tested (no p-value, never flagged), saying why."""

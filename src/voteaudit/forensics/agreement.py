@@ -76,12 +76,13 @@ def source_agreement(matrix: SourceMatrix, other: SourceMatrix, *, alpha: float 
         tot = max(int(vb[ok][:, j].sum()), 1)
         net, half = float(d[:, j].sum()), 1.96 * float(np.sqrt((d[:, j].astype(float) ** 2).sum()))
         effect(r, net / tot, ((net - half) / tot, (net + half) / tot), count=net)
-        r.interpretation = (
+        r.describe = lambda r, c=c, j=j, up=up, down=down, p=p, d=d: (
             f"{c}: {matrix.source} gives {int(d[:, j].sum()):+d} votes vs {other.source} over the common "
             f"tables ({up} tables higher, {down} lower; sign test p = {p:.3g})."
             + (" The differences lean one way, which random transcription errors would not do."
                if r.flagged else "")
         )
+        r.interpretation = r.describe(r)
         r.caveats = overall.caveats
         out.append(r)
     return out

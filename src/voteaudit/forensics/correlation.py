@@ -17,7 +17,8 @@ standard errors and a normal one; p = 1 inside the interval); effect: the slope'
 size is alpha only at the boundary: honest elections have slopes well inside it (near the candidate's
 share), so that test almost never fires and has little power. The calibrated test asks "is b_j unusual
 for honest counting noise, given the tables' turnout?" (``statistic`` b_j, ``p_value`` from
-z = (b_j - expected) / sd; effect: b_j - expected, in slope units, with the robust-se interval), with the honest-noise model of :mod:`voteaudit.forensics.honest`
+z = (b_j - expected) / sd; effect: b_j - expected, in slope units, with the robust-se interval), with the
+honest-noise model of :mod:`voteaudit.forensics.honest`
 fitted to candidate j's votes x_i out of valid votes n_i grouped by parent area (area mean share p_g,
 logit-normal table spread tau by the method of moments, binomial counting), turnout held fixed. Under
 that model each table's expected share is its area's, so with c_i = (t_i - mean t) / (R_i S_tt)
@@ -162,13 +163,14 @@ def run_turnout_share(c: Counts, *, alpha: float, seed: int, level: str) -> list
         dist = max(f["slope"] - 1, -f["slope"], 0.0)
         effect(res, dist, (max(dist - 1.96 * f["se"], 0.0), dist + 1.96 * f["se"]))
         inside = 0 <= f["slope"] <= 1
-        res.interpretation = (
+        res.describe = lambda res, name=name, f=f, inside=inside, dist=dist: (
             f"{name}: slope of votes per registered voter on turnout {f['slope']:.3f} (se {f['se']:.3f}), "
             + ("inside the 0-1 range an honest election produces (p = 1)." if inside else
                f"outside the 0-1 range by {dist:.3f} (p = {res.p_value:.3g})"
                + ("; this pattern fits ballot stuffing or votes moved between candidates." if res.flagged else
                   "; below the materiality threshold." if res.significant else "; not significantly."))
         )
+        res.interpretation = res.describe(res)
         res.caveats = _CAVEAT
         out.append(res)
     return out
@@ -206,7 +208,7 @@ def run_turnout_share_calibrated(c: Counts, *, alpha: float, seed: int, level: s
         ex = h["excess"]
         effect(res, ex, (ex - 1.96 * f["se"], ex + 1.96 * f["se"]), sided="upper" if leader else "lower")
         how = "rise with turnout faster" if leader else "fall with turnout more"
-        res.interpretation = (
+        res.describe = lambda res, name=name, f=f, h=h, ex=ex, how=how: (
             f"{name}: slope {f['slope']:.3f} vs {h['expected_slope']:.3f} expected under honest counting noise "
             f"(difference {ex:+.3f}, 95 % CI {res.effect['ci95'][0]:+.3f} to {res.effect['ci95'][1]:+.3f}; "
             f"p = {res.p_value:.3g}). "
@@ -215,6 +217,7 @@ def run_turnout_share_calibrated(c: Counts, *, alpha: float, seed: int, level: s
                else "Significant, but the slope difference is below the materiality threshold." if res.significant
                else "Consistent with honest counting noise.")
         )
+        res.interpretation = res.describe(res)
         res.caveats = _CAVEAT
         out.append(res)
     return out

@@ -256,13 +256,14 @@ def last_digit_test(x: np.ndarray, *, alpha: float = 0.05, target: str = "",
     effect(res, tvd, (lo, hi))
     res.effect_size = tvd
     verdict = "are not" if res.significant else "are"
-    res.interpretation = (
+    res.describe = lambda res: (
         f"The last digits of {target or 'the'} counts (n = {n}) {verdict} consistent with equally likely "
         f"digits (chi2 = {chi2:.1f}, df 9, p = {p:.3g}); {100 * tvd:.1f} % of digits would have to "
         "change to make them uniform" + ("" if res.flagged or not res.significant else
                                          " (below the materiality threshold: not flagged)")
         + ". People inventing numbers tend to favour some digits."
     )
+    res.interpretation = res.describe(res)
     res.caveats = (
         "Assumes counts spread over many tens so last digits are uniform: small counts (a few tens) "
         "or rounding rules can make honest last digits uneven. Not proof of fabrication."

@@ -98,7 +98,7 @@ def dip_test(x: np.ndarray, *, target: str, alpha: float = 0.05, level: str = "n
     res.details.update({"D": d, "sqrt_n_D": d * np.sqrt(size), "beyond_table": size > TABLE_MAX_N,
                         "bootstrap_replicates": B})
     effect(res, d, (float(np.quantile(bs, 0.025)), float(np.quantile(bs, 0.975))))
-    res.interpretation = (
+    res.describe = lambda res: (
         f"{target}: dip D = {d:.4f} (95 % CI {res.effect['ci95'][0]:.4f}-{res.effect['ci95'][1]:.4f}), "
         f"Hartigan's p = {p:.3g} (n = {size}): "
         + ("more than one peak, and a material one." if res.flagged else
@@ -107,6 +107,7 @@ def dip_test(x: np.ndarray, *, target: str, alpha: float = 0.05, level: str = "n
         + " Shares of small tables pile up at simple fractions, which the textbook test can read as extra "
           "peaks: dip_calibrated compares with honest counting noise instead."
     )
+    res.interpretation = res.describe(res)
     res.caveats = ("Unimodality is not a law of honest elections: regions with very different politics "
                    "give several peaks. Two peaks can mean two kinds of places - or a group of tables with "
                    "manufactured results.")
@@ -145,7 +146,7 @@ def dip_calibrated_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: flo
     excess = d - out["null_mean"]
     half = 1.96 * out["null_sd"]
     effect(res, excess, (excess - half, excess + half))
-    res.interpretation = (
+    res.describe = lambda res: (
         f"{target}: the distribution across tables "
         + ("has materially more peaks than honest counting noise produces" if res.flagged
            else "has more peaks than honest counting noise, but not materially" if res.significant
@@ -153,6 +154,7 @@ def dip_calibrated_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: flo
         + f" (D = {d:.4f} vs {out['null_mean']:.4f} expected, p = {res.p_value:.3g} from "
         f"{out['replicates']} redraws). This is the dip result to believe for election shares."
     )
+    res.interpretation = res.describe(res)
     res.caveats = ("The null keeps each area's level, so differences between areas are not flagged, but a "
                    "whole area manufactured at one value is not either. Above 30,000 tables the test uses "
                    "a random subsample of 30,000.")

@@ -21,7 +21,8 @@ Fit: the histogram expected under (f_i, f_e, theta, alpha) is built from one sim
 uniform u_j, so every grid point reuses the same draws); (f_i, f_e) on a 0.005 grid (f_i <= 0.6,
 f_e <= 0.2) and (theta, alpha) on a small grid are chosen by least squares between observed and
 expected histograms (the authors' criterion). Uncertainty: multinomial bootstrap of the observed
-histogram (200 replicates; 95 % percentile intervals). Test statistic: f_e, the extreme-fraud share (the part the fit identifies robustly: f_i also
+histogram (200 replicates; 95 % percentile intervals). Test statistic: f_e, the extreme-fraud share (the
+part the fit identifies robustly: f_i also
 absorbs any departure of a clean election from two truncated normals, e.g. a mixture of regions, so it
 is reported but not tested). The fraud-free model's misfit (residual sum of squares relative to the
 data's) is reported too.
@@ -234,7 +235,7 @@ def fingerprint_test(turnout: np.ndarray, share: np.ndarray, *, target: str, alp
         c = fit[key + "_ci95"]
         return "interval unavailable" if c is None else f"95 % CI {c[0]:.3f}-{c[1]:.3f}"
 
-    res.interpretation = (
+    res.describe = lambda res: (
         f"Fitted to the turnout/{target} histogram, the Klimek model puts f_i = {fit['f_i']:.3f} "
         f"({pm('f_i')}) of tables under incremental and f_e = {fit['f_e']:.3f} ({pm('f_e')}) under extreme "
         f"irregularities (p = {res.p_value:.3g} for f_e against honest counting noise in tables like these). "
@@ -242,6 +243,7 @@ def fingerprint_test(turnout: np.ndarray, share: np.ndarray, *, target: str, alp
            if res.flagged else "Beyond chance, but f_e is below the materiality threshold."
            if res.significant else "The fingerprint is consistent with a clean election.")
     )
+    res.interpretation = res.describe(res)
     res.caveats = (
         "The fraud-free model is a pair of truncated normals; elections with several distinct regions, "
         "ethnic voting or compulsory voting can smear the fingerprint without fraud (fit per region "

@@ -5,7 +5,8 @@ Annals of Applied Statistics 10(1): 54-73; reference code ``dkobak/elections``.
 
 Turnout ``T = B / R`` (ballots issued / registered), leader share ``L = W / B_box`` (leader votes / valid +
 invalid ballots, the ballots found in the boxes: NOT ballots issued, even where those are known; the
-alternative ``leader_denominator="issued"`` is a documented option, not the default). A value p is *on the grid* of spacing ``step`` percentage points when
+alternative ``leader_denominator="issued"`` is a documented option, not the default). A value p is *on
+the grid* of spacing ``step`` percentage points when
 ``|100 p - step * round(100 p / step)| <= tol`` (tol = 0.05); step = 1 is Kobak's integer test, step = 5
 is this package's ``round_percentage`` test (multiples of 5 %). Inclusion (Kobak, exactly): B_box > 0, R >= 100,
 T <= 0.99, L <= 0.99 (and B <= R).
@@ -198,11 +199,12 @@ def grid_tests(c: Counts, *, test: str, step: int, alpha: float = 0.05, seed: in
             continue
         effect(res, excess / n, ((excess - 1.96 * mc_sd) / n, (excess + 1.96 * mc_sd) / n), count=excess)
         on = obs_t & obs_l if target.startswith("turnout or") else obs
-        res.units_flagged_total = int(on.sum()) if res.flagged else 0
-        if res.flagged:
+        res.units_flagged_total = int(on.sum()) if res.significant else 0
+        if res.significant:
             res.units_flagged = listed(ids, on)
         more = "more" if excess > 0 else "fewer"
-        res.interpretation = (
+        res.describe = lambda res, observed=observed, n=n, target=target, expected=expected, excess=excess, \
+                more=more, p=p, seq=seq: (
             f"{observed:,} of {n:,} tables have {target} on {grid_name}; about {expected:,.0f} would by chance "
             f"({abs(excess):,.0f} {more}, {100 * abs(excess) / n:.2f} % of tables; MC p = {p:.3g} from "
             f"{seq['replicates']:,} replicates). "
@@ -210,6 +212,7 @@ def grid_tests(c: Counts, *, test: str, step: int, alpha: float = 0.05, seed: in
                if res.flagged else "An excess beyond chance, but below the materiality threshold."
                if res.significant else "No excess beyond chance.")
         )
+        res.interpretation = res.describe(res)
         res.caveats = (
             "Tables on round values are expected by chance; only the excess over the binomial null is "
             "evidence, and it does not say which tables were altered. Rules that legitimately produce "

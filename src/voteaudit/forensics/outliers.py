@@ -137,12 +137,13 @@ def _poisson_result(kind: str, observed: int, lam: float, n: int, mask, ids, alp
         lo, hi = stats.poisson.interval(0.95, max(observed, 1e-9)) if observed > 0 else (0.0, 3.69)
         effect(res, (observed - lam) / max(n, 1), ((lo - lam) / max(n, 1), (hi - lam) / max(n, 1)),
                count=observed - lam)
-        res.interpretation = (
+        res.describe = lambda res: (
             f"{observed} tables {what}; about {lam:.1f} would in a clean election of this shape "
             f"(p = {p:.3g}). " + ("More than chance: these tables deserve a look at their sheets."
                                   if res.flagged else "More than chance, but below the materiality threshold."
                                   if res.significant else "Not more than chance.")
         )
+        res.interpretation = res.describe(res)
     res.caveats = ("The clean-election expectation is a model (area means plus spread); small or "
                    "special tables (hospitals, military, abroad) legitimately reach extreme values. "
                    "The listed tables are candidates for checking, not proven irregular.")
@@ -191,16 +192,17 @@ def run_outliers(c: Counts, *, alpha: float, seed: int, level: str) -> list[Test
         )
     else:
         nt = max(int(ok.sum()), 1)
-        effect(res, (exact - lam_dup) / nt, None if trials == 0 else
-               ((exact - lam_dup - 1.96 * np.sqrt(max(exact, 1))) / nt, (exact - lam_dup + 1.96 * np.sqrt(max(exact, 1))) / nt),
+        half = 1.96 * np.sqrt(max(exact, 1))
+        effect(res, (exact - lam_dup) / nt, ((exact - lam_dup - half) / nt, (exact - lam_dup + half) / nt),
                count=exact - lam_dup)
-        res.interpretation = (
+        res.describe = lambda res: (
             f"{exact} pairs of tables in the same area report exactly the same votes; near misses suggest "
             f"about {lam_dup:.1f} by coincidence (p = {p:.3g}). "
             + ("More than coincidence: copied or invented sheets are one explanation; check the originals."
                if res.flagged else "More than coincidence, but below the materiality threshold."
                if res.significant else "Not more than coincidence.")
         )
+        res.interpretation = res.describe(res)
     res.caveats = ("Coincidences grow with the number of tables and shrink with their size; very small "
                    "tables match by chance. Duplicate uploads of one sheet also look like this.")
     out.append(res)

@@ -138,7 +138,6 @@ def run_battery(matrix: SourceMatrix, *, level: str | None = None, alpha: float 
         for r in part:
             r.area = {"id": str(area), "name": label}
             r.details["area"] = str(area)
-            r.interpretation = f"[{level} {label}] {r.interpretation}"
         results.extend(part)
     families: dict[tuple[str, str], list[int]] = {}
     for i, r in enumerate(results):
@@ -151,6 +150,10 @@ def run_battery(matrix: SourceMatrix, *, level: str | None = None, alpha: float 
             r.adjustment = r.details["adjustment"] = method
             r.p_adjusted = p
             r.conclude(thresholds.get(r.test))
+    for r in results:
+        if r.area is not None:
+            adj = "" if r.p_adjusted is None else f" ({r.adjustment}-adjusted p = {r.p_adjusted:.3g})"
+            r.interpretation = f"[{level} {r.area['name']}] {r.interpretation}{adj}"
     return results
 
 

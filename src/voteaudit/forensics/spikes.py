@@ -121,13 +121,14 @@ def spike_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: float = 0.05
         on = np.isin(bin_of, spike_bins)
         res.units_flagged, res.units_flagged_total = listed(unit_ids, on), int(on.sum())
     where = ", ".join(f"{d['value']:.3f}" for d in res.details["largest_spikes"][:3])
-    res.interpretation = (
+    res.describe = lambda res: (
         f"{target}: {100 * max(res.effect_size, 0):.2f} % of tables sit on sharp spikes beyond what "
         f"counting noise produces (z = {z:.1f}, p = {p:.3g})"
         + (f"; largest at {where}." if res.flagged and where else ".")
         + (" Spikes suggest results written to a chosen value." if res.flagged else
            " Beyond chance, but below the materiality threshold." if res.significant else "")
     )
+    res.interpretation = res.describe(res)
     res.caveats = (
         "Simplified version of Rozenas (2017): binomial resampling of each table around its own share "
         "instead of his fitted beta-binomial mixture. Legitimate causes of spikes (tiny tables, "
