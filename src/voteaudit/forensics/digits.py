@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from voteaudit.forensics.dip import median_shift_interval
 from voteaudit.forensics.honest import EXACT_DRAWS_MAX, honest_model
 from voteaudit.forensics.inputs import Counts, listed
 from voteaudit.forensics.materiality import effect
@@ -246,7 +247,8 @@ def last_digit_test(x: np.ndarray, *, alpha: float = 0.05, target: str = "",
     res.statistic, res.p_value = chi2, p
     tvd = float(np.abs(freq / n - 0.1).sum() / 2)  # total variation distance from uniform
     boots = np.abs(np.random.default_rng(seed).multinomial(n, freq / n, size=boot) / n - 0.1).sum(axis=1) / 2
-    lo, hi = max(2 * tvd - float(np.quantile(boots, 0.975)), 0.0), max(2 * tvd - float(np.quantile(boots, 0.025)), 0.0)
+    lo, hi = median_shift_interval(tvd, boots)
+    lo, hi = max(lo, 0.0), max(hi, 0.0)
     res.details = {
         "observed": freq.tolist(), "df": 9, "filter": "counts >= 10", "null": "uniform last digits, chi^2(9)",
         "zero_five": share_test((last == 0) | (last == 5), 0.2),

@@ -88,8 +88,9 @@ class Counts:
         return k, n, self._leader_ok[denominator].copy()
 
 
-def counts(matrix: SourceMatrix) -> Counts:
-    """Extract the arrays the tests use (no copies where avoidable)."""
+def counts(matrix: SourceMatrix, *, leader: int | None = None) -> Counts:
+    """Extract the arrays the tests use (no copies where avoidable); ``leader`` fixes the leader's column
+    (per area: the national leader, so every area tests the same candidate)."""
     votes = np.asarray(matrix.votes, dtype=np.int64)
     if votes.ndim != 2:
         votes = votes.reshape(matrix.n_units, -1)
@@ -100,7 +101,8 @@ def counts(matrix: SourceMatrix) -> Counts:
     ballots = np.where((valid < 0) & (np.asarray(matrix.cast) < 0), -1, ballots)
     boxes = np.where(valid >= 0, valid + np.clip(matrix.null, 0, None) + np.clip(matrix.blank, 0, None), -1)
     totals = np.where(votes >= 0, votes, 0).sum(axis=0) if votes.size else np.zeros(0)
-    leader = int(np.argmax(totals)) if totals.size else 0
+    if leader is None:
+        leader = int(np.argmax(totals)) if totals.size else 0
     cluster = _cluster_codes(matrix)
     return Counts(
         unit_ids=np.asarray(matrix.unit_ids),

@@ -21,7 +21,8 @@ that level and, for each (test, target), the p-values across areas are adjusted:
 error rate) or Benjamini-Hochberg (false discovery rate; the default for 20 areas or more),
 ``correction="holm"|"bh"``. ``p_value`` stays the test's own, ``p_adjusted`` and ``adjustment`` hold
 the adjusted value and method, and significance follows the adjusted value. Each per-area result
-carries ``area = {"id", "name"}`` (``names`` maps area ids to display names).
+carries ``area = {"id", "name"}`` (``names`` maps area ids to display names); "the leader" is the
+national leader in every area.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def run_battery(matrix: SourceMatrix, *, level: str | None = None, alpha: float 
     bounds = np.searchsorted(inverse[order], np.arange(areas.size + 1))
     method = correction or default_method(int(areas.size))
     names = names or {}
+    national_leader = counts(matrix).leader
     results: list[TestResult] = []
     for a, area in enumerate(areas):
         rows = order[bounds[a]:bounds[a + 1]]
@@ -132,7 +134,8 @@ def run_battery(matrix: SourceMatrix, *, level: str | None = None, alpha: float 
         sub_other = None
         if other is not None and "source_agreement" in tests:
             sub_other = subset(other, np.isin(other.unit_ids, sub.unit_ids))
-        part = _run_all(sub, counts(sub), tests=tests, alpha=alpha, seed=seed, level=level, other=sub_other,
+        part = _run_all(sub, counts(sub, leader=national_leader), tests=tests, alpha=alpha, seed=seed, level=level,
+                        other=sub_other,
                         area=str(area))
         label = str(names.get(str(area)) or area)
         for r in part:
