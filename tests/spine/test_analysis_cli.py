@@ -74,3 +74,18 @@ def test_power_reports_smallest_detectable_fraud(cli, tmp_path):
     sizes = [v for row in table.values() for v in row.values() if v is not None]
     assert sizes and all(0 < v <= 1 for v in sizes)
     json.dumps(res.doc)
+
+
+def test_report_forensics_section_leads_with_material_findings(cli, tmp_path):
+    load(cli, tmp_path, "klimek_extreme=0.1")
+    assert cli("report", "--out", tmp_path / "rep").exit_code == 0
+    html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
+    head = summary["forensics_headline"]
+    assert head["flagged"] >= 1 and head["tested"] == sum(1 for r in summary["forensics"]
+                                                          if r["tested"] and r["p_value"] is not None)
+    line = f"{head['flagged']} of {head['tested']} tests flagged; at this size about"
+    section = html[html.index("Election forensics</h2>"):]
+    assert line in section and section.index(line) < section.index("Material findings") < section.index("Every result")
+    assert "Published tests beside their honest-counting calibrations" in section and "Which to believe" in section
+    assert section.index("fingerprint — leader share") < section.index("Every result")  # a material finding

@@ -176,5 +176,5 @@ def headline(results: list[TestResult], alpha: float = 0.05) -> dict:
             f"chance (alpha = {alpha:g}" + (", adjusted across areas" if adjusted else "") + ").")
     if material:
         text += f" {len(material)} more are significant but not material (effect below its threshold)."
-    return {"flagged": len(flagged), "tested": len(tested), "expected_by_chance": round(expected, 2),
+    return {"flagged": len(flagged), "tested": len(tested), "expected_by_chance": round(expected, 2), "alpha": alpha,
             "significant_not_material": len(material), "text": text}
