@@ -103,7 +103,7 @@ def dip_test(x: np.ndarray, *, target: str, alpha: float = 0.05, level: str = "n
     d = dip_statistic(x)
     p = table_p_value(d, size)
     rng = np.random.default_rng(seed)
-    B = (200 if size <= 30_000 else 50) if boot is None else int(boot)
+    B = (100 if size <= 30_000 else 50) if boot is None else int(boot)
     bs = np.array([dip_statistic(x[rng.integers(0, size, size)]) for _ in range(B)])
     res.statistic, res.p_value = d, p
     res.details.update({"D": d, "sqrt_n_D": d * np.sqrt(size), "beyond_table": size > TABLE_MAX_N,

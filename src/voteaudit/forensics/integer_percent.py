@@ -15,7 +15,7 @@ Null (Kobak's binomial Monte Carlo): per unit ``B* ~ Binomial(R, T)`` and ``W* ~
 the units on the grid. Implementation (exact, not simplified): each unit's probability q_i of landing on
 the grid is summed exactly from the binomial pmf (log-factorial table, every k in the grid windows within
 6 sd); the count of grid units is then a sum of independent Bernoulli(q_i), and the Monte-Carlo
-replicates draw it as sums of Binomial(n_b, mean q) over 256 bins of units with nearly equal q (the
+replicates draw it as sums of Binomial(n_b, mean q) over 32 bins of units with nearly equal q (the
 variance error of the binning is negligible and conservative). p-value = (1 + #{MC >= obs}) / (R + 1),
 with at least 999 replicates and as many more (up to 99,999) as the decision needs (Besag & Clifford
 sequential p-value, :mod:`voteaudit.forensics.montecarlo`), so a region can reach p = 1e-5, far below
@@ -111,15 +111,28 @@ def grid_probability(n: np.ndarray, p: np.ndarray, *, step: int = 1, tol: float 
     return out if coarse is None else (out, out_c)
 
 
-def mc_counts(q: np.ndarray, *, replicates: int, rng: np.random.Generator, bins: int = 256) -> np.ndarray:
-    """Monte-Carlo replicates of sum_i Bernoulli(q_i), drawn as binomials over bins of similar q."""
+def mc_sampler(q: np.ndarray, *, bins: int = 32):
+    """A sampler ``draw(R, rng)`` of R replicates of sum_i Bernoulli(q_i), as binomials over ``bins`` bins
+    of units with nearly equal q (sorted q split evenly; the bins are computed once).
+
+    Replacing the Bernoulli(q_i) of a bin by a Binomial(n_b, mean q) keeps the mean exactly and raises the
+    variance by n_b Var_b(q) (conservative): with 32 bins of sorted q the excess is below 0.1 % of the
+    variance on election-sized inputs (checked in the tests against the exact moments)."""
     if q.size == 0:
-        return np.zeros(replicates, dtype=np.int64)
-    qs = np.sort(q)
-    parts = np.array_split(qs, min(bins, qs.size))
+        return lambda replicates, rng: np.zeros(replicates, dtype=np.int64)
+    parts = np.array_split(np.sort(q), min(bins, q.size))
     size = np.array([len(a) for a in parts])
     mean = np.array([a.mean() for a in parts])
-    return rng.binomial(size[None, :], mean[None, :], size=(replicates, size.size)).sum(axis=1)
+
+    def draw(replicates: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.binomial(size[None, :], mean[None, :], size=(replicates, size.size)).sum(axis=1)
+
+    return draw
+
+
+def mc_counts(q: np.ndarray, *, replicates: int, rng: np.random.Generator, bins: int = 32) -> np.ndarray:
+    """Monte-Carlo replicates of sum_i Bernoulli(q_i), drawn as binomials over bins of similar q."""
+    return mc_sampler(q, bins=bins)(replicates, rng)
 
 
 _CACHE: dict[str, object] = {}
@@ -180,9 +193,14 @@ def grid_tests(c: Counts, *, test: str, step: int, alpha: float = 0.05, seed: in
             out.append(res.not_tested("no table meets Kobak's inclusion rules." if n == 0 else
                                       "no table can land on the grid under the null."))
             continue
-        band = mc_counts(q, replicates=replicates, rng=rng)
-        seq = sequential_p(observed, lambda k, q=q: mc_counts(q, replicates=k, rng=rng), start=replicates,
-                           max_replicates=max_replicates)
+        sampler = mc_sampler(q)
+        band = sampler(replicates, rng)
+        first = [band]  # the band's replicates are the sequential procedure's first batch
+
+        def draw(k: int, sampler=sampler, first=first) -> np.ndarray:
+            return first.pop() if first and k == first[0].size else sampler(k, rng)
+
+        seq = sequential_p(observed, draw, start=replicates, max_replicates=max_replicates)
         p = seq["p_value"]
         res.p_value = p
         mc_mean, mc_sd = float(band.mean()), float(band.std())
