@@ -20,7 +20,8 @@ sees as extra modes, while for smooth unimodal data it is very conservative. Its
 bootstrap under honest counting noise (:mod:`voteaudit.forensics.honest`: each table's count redrawn
 from its area's mean share, a logit-normal table spread estimated robustly, and binomial counting with
 the table's own denominator, so the atoms are in the null too), with as many redraws as the decision
-needs (Besag & Clifford sequential p-value, :mod:`voteaudit.forensics.montecarlo`). Above
+needs (Besag & Clifford sequential p-value, :mod:`voteaudit.forensics.montecarlo`, stopping at h = 5
+redraws at least as large as D). Above
 ``MAX_TEST_N`` tables it runs on a seeded random subsample of ``MAX_TEST_N`` tables (30,000; a cost
 choice: at 30,000 tables a cluster of ~1-2 % of tables already stands out); its ``statistic`` is D of
 the tested (sub)sample.
@@ -146,7 +147,7 @@ def dip_calibrated_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: flo
     model = honest_model(k, n, groups, robust=True)
     cap = (9999 if k.size <= 5000 else 999) if max_replicates is None else int(max_replicates)
     out = sequential_p(d, lambda b: np.array([dip_statistic(model.draw(rng) / n) for _ in range(b)]),
-                       start=39, max_replicates=cap)
+                       start=10, max_replicates=cap, h=5)
     res.n = int(k.size)
     res.statistic, res.p_value = d, out["p_value"]
     res.details.update({"subsample": None if size <= MAX_TEST_N else MAX_TEST_N, "tau_logit": model.tau,

@@ -154,8 +154,10 @@ def fingerprint_fit(turnout: np.ndarray, share: np.ndarray, *, bins: int = 20, s
     def fit(hmat: np.ndarray) -> np.ndarray:
         best_sse = np.full(hmat.shape[1], np.inf)
         best = np.zeros((hmat.shape[1], 4))
+        occupied = np.flatnonzero(hmat.any(axis=1))  # pred @ h only needs the cells some histogram fills
+        h32 = hmat[occupied].astype(np.float32)
         for theta, alpha, pred, p2 in preds:
-            sse = p2[:, None] - 2 * (pred @ hmat.astype(np.float32)).astype(float)
+            sse = p2[:, None] - 2 * (pred[:, occupied] @ h32).astype(float)
             sse[~valid_grid] = np.inf
             j = np.argmin(sse, axis=0)
             val = sse[j, np.arange(hmat.shape[1])]
