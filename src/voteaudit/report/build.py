@@ -61,6 +61,10 @@ def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
     for name, results in (ev.get("announced_tests") or {}).items():
         flagged = [r for r in results if r["test"] == "round_percentage" and r["flagged"]]
         lines += [f"“{name}”: {r['interpretation']}" for r in flagged]
+    fh = doc.get("forensics_headline")
+    if fh:
+        lines.append(t("fx_title") + ": " + t("fx_headline", flagged=fh["flagged"], tested=fh["tested"],
+                                               expected=f"{fh['expected_by_chance']:.1f}", alpha=fh["alpha"]))
     return lines
 
 
@@ -102,6 +106,7 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
     import numpy as np
 
     from voteaudit.evidence import evidence
+    from voteaudit.forensics import CALIBRATED, headline
     from voteaudit.forensics.agreement import source_agreement
     from voteaudit.forensics.digits import BENFORD_SECOND, second_digit_counts
     from voteaudit.results_cache import forensics_docs
@@ -120,6 +125,7 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
     # the battery as `voteaudit forensics --source S` runs it (cached: computed once per store state), then the
     # agreement with the largest other source, which has no random draws
     doc["forensics"] = forensics_docs(store, m) + ([r.to_dict() for r in source_agreement(m, other)] if other else [])
+    doc["forensics_headline"] = headline(doc["forensics"])
     lead = int(np.argmax(m.votes.sum(axis=0)))
     name = m.candidates[lead]
     total = m.votes.sum(axis=1)
@@ -142,9 +148,23 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
                         "svg": charts.digit_bars(digits / digits.sum(), BENFORD_SECOND,
                                                  title=t("fx_digits", candidate=name))})
     sections.append({"id": "forensics", "title": t("fx_title"),
-                     "html": Markup(env.get_template("_forensics.html").render(fx=doc["forensics"],
-                                                                               fx_figures=figures, t=t))})
+                     "html": Markup(env.get_template("_forensics.html").render(
+                         fx=doc["forensics"], fx_figures=figures, t=t, fx_head=doc["forensics_headline"],
+                         fx_material=[r for r in doc["forensics"] if r["flagged"]],
+                         fx_pairs=_calibration_pairs(doc["forensics"], CALIBRATED)))})
     return sections
+
+
+def _calibration_pairs(fx: list[dict[str, Any]], calibrated: dict[str, str]) -> list[dict[str, Any]]:
+    """Each published test's result beside its honest-counting calibration (same target and area)."""
+    index = {(r["test"], r["target"], (r.get("area") or {}).get("id")): r for r in fx}
+    pairs = []
+    for r in fx:
+        cal = calibrated.get(r["test"])
+        other = index.get((cal, r["target"], (r.get("area") or {}).get("id"))) if cal else None
+        if other is not None:
+            pairs.append({"published": r, "calibrated": other})
+    return pairs
 
 
 def _audits(store: Store, doc: dict[str, Any], contest: str | None = None) -> list[dict[str, Any]]:

@@ -78,6 +78,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "fx_hist_note": "Grey lines mark whole percentages: sharp peaks exactly on them suggest numbers written to a "
                         "target (Kobak, Shpilkin & Pshenichnikov 2016).",
         "fx_digits": "Second digits of {candidate}'s counts (bars) against Benford's law (dots)",
+        "fx_headline": "{flagged} of {tested} tests flagged; at this size about {expected} would flag by chance "
+                       "(alpha = {alpha}).",
+        "fx_immaterial": "{n} more are statistically significant but below their materiality threshold (an effect "
+                         "too small to matter at this number of tables): not flagged.",
+        "fx_material": "Material findings", "fx_none_material": "No test found a material anomaly.",
+        "fx_pairs": "Published tests beside their honest-counting calibrations",
+        "fx_believe": "Which to believe: the calibrated result. The published test compares the tables with an "
+                      "idealised law (Benford's, a uniform or unimodal distribution, slopes within 0-1) that honest "
+                      "counts of tables this size need not follow; the calibrated one compares them with honest "
+                      "counting noise in tables like these.",
+        "fx_published": "Published test", "fx_calibrated": "Calibrated", "fx_effect": "Effect (95 % CI)",
+        "fx_area": "Area", "fx_adjusted": "Adjusted p", "fx_not_tested": "not tested",
+        "fx_not_material": "not material", "fx_all": "Every result",
         "fx_digits_note": "Honest counts need not follow Benford's law exactly; the test's p-value is calibrated on "
                           "simulated honest counting.",
         "au_title": "Risk-limiting audit", "au_source": "Audit of “{source}” ({method})",
@@ -157,6 +170,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "fx_turnout": "Participación por mesa con resolución de 0,1 puntos",
         "fx_share": "Porcentaje de {candidate} por mesa con resolución de 0,1 puntos",
         "fx_digits": "Segundos dígitos de los votos de {candidate} (barras) frente a la ley de Benford (puntos)",
+        "fx_headline": "{flagged} de {tested} pruebas con alerta; con este tamaño unas {expected} la darían por azar "
+                       "(alfa = {alpha}).",
+        "fx_immaterial": "Otras {n} son estadísticamente significativas pero están por debajo de su umbral de "
+                         "relevancia (un efecto demasiado pequeño para importar con tantas mesas): sin alerta.",
+        "fx_material": "Hallazgos relevantes", "fx_none_material": "Ninguna prueba encontró una anomalía relevante.",
+        "fx_pairs": "Pruebas publicadas junto a su calibración con conteo honesto",
+        "fx_believe": "Cuál creer: el resultado calibrado. La prueba publicada compara las mesas con una ley ideal "
+                      "(Benford, una distribución uniforme o unimodal, pendientes entre 0 y 1) que los conteos "
+                      "honestos de mesas de este tamaño no tienen por qué seguir; la calibrada las compara con el "
+                      "ruido de un conteo honesto en mesas como estas.",
+        "fx_published": "Prueba publicada", "fx_calibrated": "Calibrada", "fx_effect": "Efecto (IC 95 %)",
+        "fx_area": "Zona", "fx_adjusted": "p ajustado", "fx_not_tested": "sin prueba",
+        "fx_not_material": "no relevante", "fx_all": "Todos los resultados",
         "au_title": "Auditoría de riesgo limitado", "au_source": "Auditoría de “{source}” ({method})",
         "au_line": "Tras {draws} extracciones ({tables} actas contadas a mano) el riesgo medido es {risk} frente a un "
                    "límite de {limit}: {verdict}.",
