@@ -83,6 +83,11 @@ def ingest(
         "--empty-as-missing", help="Rows whose vote counts are all empty are tables that did not report.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Reject the file if any record is implausible "
                                                           "(default: keep and flag).")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="ISO8601", help="Feed sources: when this file was published (ISO 8601; without an "
+                                           "offset, UTC; default: now).")] = None,
+    feed: Annotated[bool, typer.Option("--feed", help="Declare the source a feed (at its first import): each file "
+                                                      "is a version, tables may change between versions.")] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -125,7 +130,8 @@ def ingest(
             raise InputError(exc.problem, file=str(file), field=exc.field) from None
     with progress(as_json) as step, store_at(db) as store:
         step(f"reading and validating {file.name}")
-        results = ingest_files(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest)
+        results = ingest_files(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest,
+                               as_of=as_of, feed=feed)
     if as_json:
         emit(results[0].to_dict() if len(results) == 1 else {"contests": [r.to_dict() for r in results]})
         return
@@ -133,6 +139,12 @@ def ingest(
         name = f" [{result.contest}]" if len(results) > 1 else ""
         if result.status == "already imported":
             out.print(f"{file}{name}: already imported for source {source} — nothing changed.")
+            continue
+        if result.version:
+            out.print(f"{file}{name}: version {result.version['version']} of feed {source}, published "
+                      f"{result.version['as_of']}" + (" (the same bytes as an earlier version)"
+                                                      if result.status == "new version" else ""))
+        if result.status == "new version":
             continue
         out.print(f"{file}{name}: {result.rows:,} rows -> {result.records_added:,} records for source {source}"
                   f" ({result.identical_copies:,} identical copies, {result.conflicts:,} units with conflicting "

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from voteaudit.model import InputError, SourceMatrix, StoreError
 from voteaudit.store.batch import Batch
 from voteaudit.store.schema import DEFAULT_CONTEST, SCHEMA_VERSION
+from voteaudit.store.versions import VersionRow, in_version, now, parse_as_of, pick, placement, version_dict
 
 __all__ = ["DEFAULT_CONTEST", "SCHEMA_VERSION", "Batch", "Bulletin", "BulletinResult", "ContestInfo",
            "ImportResult", "SourceInfo", "Store", "check_bulletins", "record_dict"]
@@ -28,13 +30,15 @@ class ImportResult:
     source: str
     file: str
     sha256: str
-    status: str               # "imported" | "already imported"
+    status: str               # "imported" | "already imported" | "new version" (a feed republished bytes
+                              # it had published before, e.g. A, B, A: a version of the stored import)
     rows: int = 0
     records_added: int = 0
     identical_copies: int = 0  # records identical to one already stored for this source
     conflicts: int = 0         # units of this source now holding differing copies
     flags: dict[str, int] = field(default_factory=dict)
     contest: str | None = None
+    version: dict[str, Any] | None = None  # feed sources: the version this file is (number, as_of, sha256)
     contests: list[dict[str, Any]] | None = None  # a file with several contests: one result per contest
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,18 +201,23 @@ class Store(ABC):
 
     # -- writes --------------------------------------------------------------------------
     def write_import(self, batch: Batch, source: str, kind: str, *, strict: bool = False,
-                     contest: str | None = None) -> ImportResult:
+                     contest: str | None = None, as_of: datetime | str | None = None,
+                     feed: bool = False) -> ImportResult:
         """Store one file's records for ``source``; identical re-imports are no-ops.
 
         The contest is ``batch.contest``, else ``contest``, else the store's only one (a new store's
         first import creates ``main``). ``strict``: a record that gives a table of the source a second,
         different copy (a conflict) rejects the whole batch instead of being kept and reported.
+        ``feed`` declares the source a feed (at its first import) and ``as_of`` is the publication time of
+        this file as one of its versions (default: now; see :mod:`voteaudit.store.versions`).
         """
-        return self.write_imports([batch], source, kind, strict=strict, contest=contest)[0]
+        return self.write_imports([batch], source, kind, strict=strict, contest=contest, as_of=as_of,
+                                  feed=feed)[0]
 
     @abstractmethod
     def write_imports(self, batches: list[Batch], source: str, kind: str, *, strict: bool = False,
-                      contest: str | None = None) -> list[ImportResult]:
+                      contest: str | None = None, as_of: datetime | str | None = None,
+                      feed: bool = False) -> list[ImportResult]:
         """Store several batches (e.g. every contest of one file) in one transaction: all or nothing."""
 
     @abstractmethod
@@ -226,8 +235,10 @@ class Store(ABC):
         """The sources with results in the contest, each with its counts, imports and flags."""
 
     @abstractmethod
-    def matrix(self, source: str, contest: str | None = None) -> SourceMatrix:
-        """The source's results in the contest as aligned arrays (first copy of each unit; conflicts listed)."""
+    def matrix(self, source: str, contest: str | None = None, *, as_of: datetime | str | None = None) -> SourceMatrix:
+        """The source's results in the contest as aligned arrays (first copy of each unit; conflicts listed).
+
+        A feed source: its latest version, or the one current at ``as_of``."""
 
     @abstractmethod
     def bulletins(self, contest: str | None = None) -> list[Bulletin]: ...
@@ -262,6 +273,72 @@ class Store(ABC):
     @abstractmethod
     def unit_records(self, unit_id: str, contest: str | None = None) -> list[dict[str, Any]]:
         """Every record of one unit, from every source, with provenance (``contest`` None: every contest)."""
+
+    # -- versions of a feed source (issue 16: voteaudit.store.versions) --------------------
+    @abstractmethod
+    def _source_id(self, name: str) -> int: ...
+
+    @abstractmethod
+    def _feed_state(self, source: str) -> tuple[int | None, bool, bool]:
+        """(source id or None, declared a feed, has imports)."""
+
+    @abstractmethod
+    def _version_rows(self, source_id: int, contest_id: int) -> list[VersionRow]:
+        """The source's versions in the contest, oldest publication first."""
+
+    @abstractmethod
+    def _add_version(self, source_id: int, contest_id: int, sha256: str, as_of: datetime, declare: bool) -> None:
+        """Record the import of ``sha256`` as a version at ``as_of`` (and declare the feed), in the caller's
+        write transaction."""
+
+    def _feed_as_of(self, source: str, feed: bool, as_of: datetime | str | None,
+                    file: str | None) -> datetime | None:
+        """The publication time a write records (None: the source is not a feed); checked before writing."""
+        sid, declared, has_imports = self._feed_state(source)
+        if feed and not declared and has_imports:
+            raise InputError(f"source {source!r} already has imports that are not versions of a feed; "
+                             "declare a feed at its first import (or use another source name)", file=file,
+                             field="--feed")
+        if as_of is not None and not (feed or declared):
+            raise InputError(f"--as-of records a version of a feed, and source {source!r} is not one: add --feed",
+                             file=file, field="--as-of")
+        if not (feed or declared):
+            return None
+        return parse_as_of(as_of) if as_of is not None else now()
+
+    def _record_version(self, result: ImportResult, source: str, contest_id: int, as_of: datetime,
+                        declare: bool) -> None:
+        """After a feed file is written (or found already stored): record it as a version, unless nothing is new."""
+        sid = self._source_id(source)
+        rows = self._version_rows(sid, contest_id)
+        import_id = self._import_of(sid, contest_id, result.sha256)
+        if placement(rows, import_id, as_of, result.file):
+            self._add_version(sid, contest_id, result.sha256, as_of, declare)
+            rows = self._version_rows(sid, contest_id)
+            if result.status == "already imported":
+                result.status = "new version"
+        row = next((r for r in rows if r.as_of == as_of), None) or [r for r in rows if r.as_of < as_of][-1]
+        result.version = version_dict(rows, row)
+
+    @abstractmethod
+    def _import_of(self, source_id: int, contest_id: int, sha256: str) -> int: ...
+
+    def is_feed(self, source: str) -> bool:
+        return self._feed_state(source)[1]
+
+    def versions(self, source: str, contest: str | None = None) -> list[dict[str, Any]]:
+        """Every version of a feed source in the contest (number, ``as_of``, sha256, file), oldest first."""
+        rows = self._version_rows(self._source_id(source), self._contest(contest))
+        return [version_dict(rows, r) for r in rows]
+
+    def _scope(self, source_id: int, contest_id: int, source: str, as_of: datetime | str | None) -> str | None:
+        """SQL condition for the records a read of the source uses: None = every record (not a feed)."""
+        rows = self._version_rows(source_id, contest_id)
+        if not rows and not self._feed_state(source)[1]:
+            if as_of is not None:
+                raise StoreError(f"source {source!r} is not a feed: it has no versions to choose with --as-of")
+            return None
+        return in_version(pick(rows, None if as_of is None else parse_as_of(as_of), source).import_id)
 
     @abstractmethod
     def _meta(self, key: str) -> str | None:

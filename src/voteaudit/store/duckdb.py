@@ -31,6 +31,7 @@ from voteaudit.store.base import (
     record_dict,
 )
 from voteaudit.store.schema import SCHEMA_VERSION, upgrade
+from voteaudit.store.versions import VersionRow
 
 if TYPE_CHECKING:
     from voteaudit.store.batch import Batch
@@ -165,12 +166,14 @@ class DuckDBStore(Store):
 
     # -- writes --------------------------------------------------------------------------
     def write_imports(self, batches: list[Batch], source: str, kind: str, *, strict: bool = False,
-                      contest: str | None = None) -> list[ImportResult]:
+                      contest: str | None = None, as_of: datetime | str | None = None,
+                      feed: bool = False) -> list[ImportResult]:
         con = self.con
         row = one(con, "SELECT kind FROM sources WHERE name = ?", [source])
         if row is not None and row[0] != kind:
             raise InputError(f"source {source!r} is already stored with kind {row[0]!r}, not {kind!r}",
                              file=batches[0].file if batches else None, field="--kind")
+        published = self._feed_as_of(source, feed, as_of, batches[0].file if batches else None)
         con.execute("BEGIN")
         try:
             results = []
@@ -183,7 +186,10 @@ class DuckDBStore(Store):
                     results.append(ImportResult(source, batch.file, batch.sha256, "already imported",
                                                 rows=batch.rows, contest=name))
                 else:
-                    results.append(self._write_import(batch, source, kind, strict, cid, name))
+                    results.append(self._write_import(batch, source, kind, strict, cid, name,
+                                                      feed=published is not None))
+                if published is not None:
+                    self._record_version(results[-1], source, cid, published, declare=feed)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -191,7 +197,7 @@ class DuckDBStore(Store):
         return results
 
     def _write_import(self, batch: Batch, source: str, kind: str, strict: bool, cid: int,
-                      contest: str) -> ImportResult:
+                      contest: str, *, feed: bool = False) -> ImportResult:
         con = self.con
         if self.levels() is None:
             self._set_meta("levels", json.dumps(batch.levels))
@@ -234,9 +240,12 @@ class DuckDBStore(Store):
                 votes, flags, {origin}, {modes}
             FROM incoming WHERE existing IS NULL
         """, [self._next("records", "record_id"), cid, source_id, import_id])
-        if strict and (bad := one(con, """SELECT i."row", i.unit_id FROM incoming i WHERE i.existing IS NULL AND
-                     (SELECT count(*) FROM records r WHERE r.source_id = ? AND r.contest_id = ?
-                      AND r.unit_key = i.unit_key) > 1 ORDER BY i."row" LIMIT 1""", [source_id, cid])):
+        # a feed's tables may change between versions: only two copies inside this file are a conflict
+        others = ("(SELECT count(*) FROM incoming r WHERE r.unit_key = i.unit_key) > 1" if feed else
+                  "(SELECT count(*) FROM records r WHERE r.source_id = ? AND r.contest_id = ? "
+                  "AND r.unit_key = i.unit_key) > 1")
+        if strict and (bad := one(con, f"""SELECT i."row", i.unit_id FROM incoming i WHERE i.existing IS NULL AND
+                     {others} ORDER BY i."row" LIMIT 1""", [] if feed else [source_id, cid])):
             raise InputError(f"table {bad[1]} would get a second, different copy in source {source!r} "
                              "(a conflict; rejected by --strict)", file=batch.file, row=bad[0])
         con.execute("INSERT INTO sightings SELECT existing, ?, \"row\" FROM incoming WHERE existing IS NOT NULL",
@@ -253,8 +262,11 @@ class DuckDBStore(Store):
                      signature])
         flags = dict(con.execute("SELECT f, count(*) FROM (SELECT unnest(flags) AS f FROM incoming "
                                  "WHERE existing IS NULL) GROUP BY f ORDER BY f").fetchall())
-        conflicts = one(con, "SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = ? "
-                             "AND contest_id = ? GROUP BY unit_key HAVING count(*) > 1)", [source_id, cid])[0]
+        conflicts = one(con, "SELECT count(*) FROM (SELECT unit_key FROM incoming GROUP BY unit_key "
+                             "HAVING count(*) > 1)" if feed else
+                        "SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = ? "
+                        "AND contest_id = ? GROUP BY unit_key HAVING count(*) > 1)",
+                        [] if feed else [source_id, cid])[0]
         con.unregister("batch_nodes")
         con.unregister("batch_records")
         return ImportResult(source, batch.file, batch.sha256, "imported", rows=batch.rows, records_added=added,
@@ -315,30 +327,34 @@ class DuckDBStore(Store):
         for sid, name, kind in self.con.execute(
                 "SELECT source_id, name, kind FROM sources WHERE source_id IN "
                 "(SELECT source_id FROM imports WHERE contest_id = ?) ORDER BY source_id", [cid]).fetchall():
-            units, records, conflicts = one(self.con, """
+            scope = self._scope(sid, cid, name, None) or "TRUE"  # a feed: its latest version
+            units, records, conflicts = one(self.con, f"""
                 SELECT count(DISTINCT unit_key), count(*),
                        (SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = $1 AND contest_id = $2
-                        GROUP BY unit_key HAVING count(*) > 1))
-                FROM records WHERE source_id = $1 AND contest_id = $2""", [sid, cid])
+                        AND {scope} GROUP BY unit_key HAVING count(*) > 1))
+                FROM records WHERE source_id = $1 AND contest_id = $2 AND {scope}""", [sid, cid])
             imports = [dict(zip(("file", "sha256", "format", "rows", "records", "imported_at"), r, strict=True))
                        for r in self.con.execute(
                            'SELECT file_name, sha256, format, "rows", records, imported_at::VARCHAR FROM imports '
                            "WHERE source_id = ? AND contest_id = ? ORDER BY import_id", [sid, cid]).fetchall()]
             flags = dict(self.con.execute("SELECT f, count(*) FROM (SELECT unnest(flags) AS f FROM records "
-                                          "WHERE source_id = ? AND contest_id = ?) GROUP BY f ORDER BY f",
+                                          f"WHERE source_id = ? AND contest_id = ? AND {scope}) GROUP BY f ORDER BY f",
                                           [sid, cid]).fetchall())
             out.append(SourceInfo(name, kind, units, records, conflicts, imports, flags))
         return out
 
-    def matrix(self, source: str, contest: str | None = None) -> SourceMatrix:
+    def matrix(self, source: str, contest: str | None = None, *, as_of: datetime | str | None = None) -> SourceMatrix:
         sid = self._source_id(source)
         cid = self._contest(contest)
         levels = self.levels() or []
         kind = one(self.con, "SELECT kind FROM sources WHERE source_id = ?", [sid])[0]
-        cands = self.con.execute("""
+        scope = self._scope(sid, cid, source, as_of)  # a feed: the records of one version
+        in_scope = "" if scope is None else f"AND i.import_id IN (SELECT import_id FROM records WHERE {scope})"
+        scope = scope or "TRUE"
+        cands = self.con.execute(f"""
             SELECT DISTINCT c.candidate_id, c.name, s.role IS NOT NULL FROM import_selections s
             JOIN imports i USING (import_id) JOIN candidates c USING (candidate_id)
-            WHERE i.source_id = ? AND i.contest_id = ? ORDER BY c.candidate_id""", [sid, cid]).fetchall()
+            WHERE i.source_id = ? AND i.contest_id = ? {in_scope} ORDER BY c.candidate_id""", [sid, cid]).fetchall()
         if not cands and not one(self.con, "SELECT 1 FROM imports WHERE source_id = ? AND contest_id = ?",
                                  [sid, cid]):
             contest_name = self.resolve_contest(contest)
@@ -348,12 +364,12 @@ class DuckDBStore(Store):
         cand_pos = {c: j for j, (c, _) in enumerate(main + others)}
         paths = ", ".join(
             f"array_to_string(string_split(n.id, '.')[1:{k + 1}], '.') AS p{k}" for k in range(len(levels) - 1))
-        conflicted = [r[0] for r in self.con.execute("""
+        conflicted = [r[0] for r in self.con.execute(f"""
             SELECT n.id FROM records r JOIN nodes n ON n.node_key = r.unit_key WHERE r.source_id = ?
-            AND r.contest_id = ? GROUP BY n.id HAVING count(*) > 1 ORDER BY n.id""", [sid, cid]).fetchall()]
+            AND r.contest_id = ? AND {scope} GROUP BY n.id HAVING count(*) > 1 ORDER BY n.id""", [sid, cid]).fetchall()]
         first = "QUALIFY row_number() OVER (PARTITION BY unit_key ORDER BY record_id) = 1" if conflicted else ""
         table = arrow(self.con, f"""
-            WITH r AS (SELECT * FROM records WHERE source_id = ? AND contest_id = ? {first})
+            WITH r AS (SELECT * FROM records WHERE source_id = ? AND contest_id = ? AND {scope} {first})
             SELECT n.id, n.node_key, {paths + ',' if paths else ''} r.registered, r."cast", r.valid, r."null", r.blank,
                    r.votes, r.import_id, r.flags
             FROM r JOIN nodes n ON n.node_key = r.unit_key ORDER BY n.id""", [sid, cid])
@@ -433,14 +449,41 @@ class DuckDBStore(Store):
 
     def _conflicting_records(self, source: str, contest_id: int) -> list[dict[str, Any]]:
         sid = self._source_id(source)
+        scope = self._scope(sid, contest_id, source, None) or "TRUE"  # a feed: within its latest version
         return self._records_where(
-            "r.source_id = ? AND r.contest_id = ? AND r.unit_key IN (SELECT unit_key FROM records WHERE source_id = ? "
-            "AND contest_id = ? GROUP BY unit_key HAVING count(*) > 1)", [sid, contest_id, sid, contest_id])
+            f"r.source_id = ? AND r.contest_id = ? AND {scope} AND r.unit_key IN (SELECT unit_key FROM records "
+            f"WHERE source_id = ? AND contest_id = ? AND {scope} GROUP BY unit_key HAVING count(*) > 1)",
+            [sid, contest_id, sid, contest_id])
 
     def unit_records(self, unit_id: str, contest: str | None = None) -> list[dict[str, Any]]:
         if contest is None:
             return self._records_where("n.id = ?", [unit_id])
         return self._records_where("n.id = ? AND r.contest_id = ?", [unit_id, self._contest(contest)])
+
+    # -- versions of a feed source --------------------------------------------------------
+    def _feed_state(self, source: str) -> tuple[int | None, bool, bool]:
+        row = one(self.con, "SELECT source_id, EXISTS (SELECT 1 FROM feeds f WHERE f.source_id = s.source_id), "
+                            "EXISTS (SELECT 1 FROM imports i WHERE i.source_id = s.source_id) FROM sources s "
+                            "WHERE name = ?", [source])
+        return (None, False, False) if row is None else (int(row[0]), bool(row[1]), bool(row[2]))
+
+    def _version_rows(self, source_id: int, contest_id: int) -> list[VersionRow]:
+        return [VersionRow(int(i), sha, at, rec, f, int(n or 0)) for i, sha, at, rec, f, n in self.con.execute(
+            "SELECT v.import_id, v.sha256, v.as_of, v.recorded_at, i.file_name, i.records FROM versions v "
+            "JOIN imports i USING (import_id) WHERE v.source_id = ? AND v.contest_id = ? ORDER BY v.as_of",
+            [source_id, contest_id]).fetchall()]
+
+    def _import_of(self, source_id: int, contest_id: int, sha256: str) -> int:
+        return int(one(self.con, "SELECT import_id FROM imports WHERE source_id = ? AND contest_id = ? "
+                                 "AND sha256 = ?", [source_id, contest_id, sha256])[0])
+
+    def _add_version(self, source_id: int, contest_id: int, sha256: str, as_of: datetime, declare: bool) -> None:
+        if declare:
+            self.con.execute("INSERT INTO feeds SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM feeds WHERE "
+                             "source_id = ?)", [source_id, _now(), source_id])
+        self.con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [contest_id, source_id, self._next("versions", "version_id"),
+                          self._import_of(source_id, contest_id, sha256), sha256, as_of, _now()])
 
     def close(self) -> None:
         self.con.close()

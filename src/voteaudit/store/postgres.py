@@ -34,6 +34,7 @@ from voteaudit.store.base import (
     record_dict,
 )
 from voteaudit.store.schema import MIGRATIONS, SCHEMA_VERSION
+from voteaudit.store.versions import VersionRow
 
 if TYPE_CHECKING:
     from voteaudit.store.batch import Batch
@@ -177,16 +178,17 @@ class PostgresStore(Store):
 
     # -- writes --------------------------------------------------------------------------
     def write_import(self, batch: Batch, source: str, kind: str, *, strict: bool = False,
-                     contest: str | None = None,
+                     contest: str | None = None, as_of: datetime | str | None = None, feed: bool = False,
                      also: Callable[[psycopg.Connection], None] | None = None) -> ImportResult:
         """Store one file's records (see :meth:`Store.write_import`).
 
         ``also`` runs inside the same transaction (the server marks submissions as stored with it).
         """
-        return self.write_imports([batch], source, kind, strict=strict, contest=contest, also=also)[0]
+        return self.write_imports([batch], source, kind, strict=strict, contest=contest, as_of=as_of, feed=feed,
+                                  also=also)[0]
 
     def write_imports(self, batches: list[Batch], source: str, kind: str, *, strict: bool = False,
-                      contest: str | None = None,
+                      contest: str | None = None, as_of: datetime | str | None = None, feed: bool = False,
                       also: Callable[[psycopg.Connection], None] | None = None) -> list[ImportResult]:
         conn = self.conn
         results = []
@@ -196,6 +198,7 @@ class PostgresStore(Store):
             if row is not None and row[0] != kind:
                 raise InputError(f"source {source!r} is already stored with kind {row[0]!r}, not {kind!r}",
                                  file=batches[0].file if batches else None, field="--kind")
+            published = self._feed_as_of(source, feed, as_of, batches[0].file if batches else None)
             for batch in batches:
                 cid = self._contest(batch.contest or contest, create=True)
                 name = dict(self._contest_rows())[cid]
@@ -205,7 +208,10 @@ class PostgresStore(Store):
                     results.append(ImportResult(source, batch.file, batch.sha256, "already imported",
                                                 rows=batch.rows, contest=name))
                 else:
-                    results.append(self._write_import(batch, source, kind, strict, cid, name))
+                    results.append(self._write_import(batch, source, kind, strict, cid, name,
+                                                      feed=published is not None))
+                if published is not None:
+                    self._record_version(results[-1], source, cid, published, declare=feed)
             if also is not None:
                 also(conn)
         return results
@@ -217,7 +223,7 @@ class PostgresStore(Store):
                 copy.write_row(r)
 
     def _write_import(self, batch: Batch, source: str, kind: str, strict: bool, cid: int,
-                      contest: str) -> ImportResult:
+                      contest: str, *, feed: bool = False) -> ImportResult:
         conn = self.conn
         if self.levels() is None:
             self._set_meta("levels", json.dumps(batch.levels))
@@ -265,9 +271,12 @@ class PostgresStore(Store):
             INSERT INTO records SELECT %s + seq, %s, %s, %s, "row", unit_key, registered, "cast", valid, "null",
                 blank, votes, flags, origin, modes
             FROM incoming WHERE existing IS NULL""", [self._next("records", "record_id"), cid, source_id, import_id])
-        if strict and (bad := self._one("""SELECT i."row", i.unit_id FROM incoming i WHERE i.existing IS NULL AND
-                     (SELECT count(*) FROM records r WHERE r.source_id = %s AND r.contest_id = %s
-                      AND r.unit_key = i.unit_key) > 1 ORDER BY i."row" LIMIT 1""", [source_id, cid])):
+        # a feed's tables may change between versions: only two copies inside this file are a conflict
+        others = ("(SELECT count(*) FROM incoming r WHERE r.unit_key = i.unit_key) > 1" if feed else
+                  "(SELECT count(*) FROM records r WHERE r.source_id = %s AND r.contest_id = %s "
+                  "AND r.unit_key = i.unit_key) > 1")
+        if strict and (bad := self._one(f"""SELECT i."row", i.unit_id FROM incoming i WHERE i.existing IS NULL AND
+                     {others} ORDER BY i."row" LIMIT 1""", [] if feed else [source_id, cid])):
             raise InputError(f"table {bad[1]} would get a second, different copy in source {source!r} "
                              "(a conflict; rejected by --strict)", file=batch.file, row=bad[0])
         conn.execute('INSERT INTO sightings SELECT existing, %s, "row" FROM incoming WHERE existing IS NOT NULL',
@@ -287,8 +296,11 @@ class PostgresStore(Store):
         flags = {f: int(n) for f, n in self._all(
             "SELECT f, count(*) FROM (SELECT unnest(flags) AS f FROM incoming WHERE existing IS NULL) x "
             'GROUP BY f ORDER BY f COLLATE "C"')}
-        conflicts = self._one("SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = %s "
-                              "AND contest_id = %s GROUP BY unit_key HAVING count(*) > 1) x", [source_id, cid])[0]
+        conflicts = self._one("SELECT count(*) FROM (SELECT unit_key FROM incoming GROUP BY unit_key "
+                              "HAVING count(*) > 1) x" if feed else
+                              "SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = %s "
+                              "AND contest_id = %s GROUP BY unit_key HAVING count(*) > 1) x",
+                              [] if feed else [source_id, cid])[0]
         conn.execute("DROP TABLE batch_nodes; DROP TABLE batch_records; DROP TABLE incoming")
         return ImportResult(source, batch.file, batch.sha256, "imported", rows=batch.rows, records_added=int(added),
                             identical_copies=int(copies) + batch.duplicates, conflicts=int(conflicts), flags=flags,
@@ -342,39 +354,43 @@ class PostgresStore(Store):
         for sid, name, kind in self._all("SELECT source_id, name, kind FROM sources WHERE source_id IN "
                                          "(SELECT source_id FROM imports WHERE contest_id = %s) ORDER BY source_id",
                                          [cid]):
-            units, records, conflicts = self._one("""
+            scope = self._scope(sid, cid, name, None) or "TRUE"  # a feed: its latest version
+            units, records, conflicts = self._one(f"""
                 SELECT count(DISTINCT unit_key), count(*),
                        (SELECT count(*) FROM (SELECT unit_key FROM records WHERE source_id = %(s)s
-                        AND contest_id = %(c)s GROUP BY unit_key HAVING count(*) > 1) x)
-                FROM records WHERE source_id = %(s)s AND contest_id = %(c)s""", {"s": sid, "c": cid})
+                        AND contest_id = %(c)s AND {scope} GROUP BY unit_key HAVING count(*) > 1) x)
+                FROM records WHERE source_id = %(s)s AND contest_id = %(c)s AND {scope}""", {"s": sid, "c": cid})
             imports = [dict(zip(("file", "sha256", "format", "rows", "records", "imported_at"), r, strict=True))
                        for r in self._all('SELECT file_name, sha256, format, "rows", records, imported_at::TEXT '
                                           "FROM imports WHERE source_id = %s AND contest_id = %s ORDER BY import_id",
                                           [sid, cid])]
             flags = {f: int(n) for f, n in self._all(
                 "SELECT f, count(*) FROM (SELECT unnest(flags) AS f FROM records WHERE source_id = %s "
-                'AND contest_id = %s) x GROUP BY f ORDER BY f COLLATE "C"', [sid, cid])}
+                f'AND contest_id = %s AND {scope}) x GROUP BY f ORDER BY f COLLATE "C"', [sid, cid])}
             out.append(SourceInfo(name, kind, int(units), int(records), int(conflicts), imports, flags))
         return out
 
-    def matrix(self, source: str, contest: str | None = None) -> SourceMatrix:
+    def matrix(self, source: str, contest: str | None = None, *, as_of: datetime | str | None = None) -> SourceMatrix:
         sid = self._source_id(source)
         cid = self._contest(contest)
         levels = self.levels() or []
         kind = self._one("SELECT kind FROM sources WHERE source_id = %s", [sid])[0]
-        cands = self._all("""
+        scope = self._scope(sid, cid, source, as_of)  # a feed: the records of one version
+        in_scope = "" if scope is None else f"AND i.import_id IN (SELECT import_id FROM records WHERE {scope})"
+        scope = scope or "TRUE"
+        cands = self._all(f"""
             SELECT DISTINCT c.candidate_id, c.name, s.role IS NOT NULL FROM import_selections s
             JOIN imports i USING (import_id) JOIN candidates c USING (candidate_id)
-            WHERE i.source_id = %s AND i.contest_id = %s ORDER BY c.candidate_id""", [sid, cid])
+            WHERE i.source_id = %s AND i.contest_id = %s {in_scope} ORDER BY c.candidate_id""", [sid, cid])
         if not cands and not self._one("SELECT 1 FROM imports WHERE source_id = %s AND contest_id = %s", [sid, cid]):
             contest_name = self.resolve_contest(contest)
             raise StoreError(f"source {source!r} has no results in contest {contest_name!r} of {redact(self.url)}")
         main = [(c, n) for c, n, other in cands if not other]
         others = [(c, n) for c, n, other in cands if other and c not in {m for m, _ in main}]
         cand_pos = {c: j for j, (c, _) in enumerate(main + others)}
-        rows = self._all("""
+        rows = self._all(f"""
             SELECT n.id, r.registered, r."cast", r.valid, r."null", r.blank, r.votes, r.import_id, r.flags
-            FROM (SELECT DISTINCT ON (unit_key) * FROM records WHERE source_id = %s AND contest_id = %s
+            FROM (SELECT DISTINCT ON (unit_key) * FROM records WHERE source_id = %s AND contest_id = %s AND {scope}
                   ORDER BY unit_key, record_id) r
             JOIN nodes n ON n.node_key = r.unit_key ORDER BY n.id COLLATE "C" """, [sid, cid])
         n = len(rows)
@@ -401,9 +417,10 @@ class PostgresStore(Store):
             for pos, c in sel:
                 assign[pos, cand_pos[c]] = 1
             votes[rows_in] = flat @ assign
-        conflicted = [r[0] for r in self._all("""
+        conflicted = [r[0] for r in self._all(f"""
             SELECT n.id FROM records r JOIN nodes n ON n.node_key = r.unit_key WHERE r.source_id = %s
-            AND r.contest_id = %s GROUP BY n.id HAVING count(*) > 1 ORDER BY n.id COLLATE "C" """, [sid, cid])]
+            AND r.contest_id = %s AND {scope} GROUP BY n.id HAVING count(*) > 1 ORDER BY n.id COLLATE "C" """,
+            [sid, cid])]
         k = len(main)
         return SourceMatrix(
             source=source, kind=kind, levels=levels, unit_ids=unit_ids, path=path,
@@ -457,9 +474,10 @@ class PostgresStore(Store):
 
     def _conflicting_records(self, source: str, contest_id: int) -> list[dict[str, Any]]:
         sid = self._source_id(source)
+        scope = self._scope(sid, contest_id, source, None) or "TRUE"  # a feed: within its latest version
         return self._records_where(
-            "r.source_id = %s AND r.contest_id = %s AND r.unit_key IN (SELECT unit_key FROM records "
-            "WHERE source_id = %s AND contest_id = %s GROUP BY unit_key HAVING count(*) > 1)",
+            f"r.source_id = %s AND r.contest_id = %s AND {scope} AND r.unit_key IN (SELECT unit_key FROM records "
+            f"WHERE source_id = %s AND contest_id = %s AND {scope} GROUP BY unit_key HAVING count(*) > 1)",
             [sid, contest_id, sid, contest_id])
 
     def unit_records(self, unit_id: str, contest: str | None = None) -> list[dict[str, Any]]:
@@ -467,6 +485,31 @@ class PostgresStore(Store):
         if contest is None:
             return self._records_where(where, [unit_id])
         return self._records_where(where + " AND r.contest_id = %s", [unit_id, self._contest(contest)])
+
+    # -- versions of a feed source --------------------------------------------------------
+    def _feed_state(self, source: str) -> tuple[int | None, bool, bool]:
+        row = self._one("SELECT source_id, EXISTS (SELECT 1 FROM feeds f WHERE f.source_id = s.source_id), "
+                        "EXISTS (SELECT 1 FROM imports i WHERE i.source_id = s.source_id) FROM sources s "
+                        "WHERE name = %s", [source])
+        return (None, False, False) if row is None else (int(row[0]), bool(row[1]), bool(row[2]))
+
+    def _version_rows(self, source_id: int, contest_id: int) -> list[VersionRow]:
+        return [VersionRow(int(i), sha, at, rec, f, int(n or 0)) for i, sha, at, rec, f, n in self._all(
+            "SELECT v.import_id, v.sha256, v.as_of, v.recorded_at, i.file_name, i.records FROM versions v "
+            "JOIN imports i USING (import_id) WHERE v.source_id = %s AND v.contest_id = %s ORDER BY v.as_of",
+            [source_id, contest_id])]
+
+    def _import_of(self, source_id: int, contest_id: int, sha256: str) -> int:
+        return int(self._one("SELECT import_id FROM imports WHERE source_id = %s AND contest_id = %s "
+                             "AND sha256 = %s", [source_id, contest_id, sha256])[0])
+
+    def _add_version(self, source_id: int, contest_id: int, sha256: str, as_of: datetime, declare: bool) -> None:
+        if declare:
+            self.conn.execute("INSERT INTO feeds VALUES (%s, %s) ON CONFLICT (source_id) DO NOTHING",
+                              [source_id, _now()])
+        self.conn.execute("INSERT INTO versions VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                          [contest_id, source_id, self._next("versions", "version_id"),
+                           self._import_of(source_id, contest_id, sha256), sha256, as_of, _now()])
 
     def close(self) -> None:
         self.conn.close()

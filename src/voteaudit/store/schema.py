@@ -99,12 +99,23 @@ DELETE FROM meta WHERE key LIKE 'state:%' OR key = 'universe';
     + "".join(f"DROP TABLE v1_{t};\n" for t in reversed(_V1_TABLES))
 )
 
-MIGRATIONS: list[str] = [V1, V2]
+# Versions of a source (issue 16, additive): a source declared a *feed* (``feeds``) keeps every publication
+# as a version (``versions``: the import holding its bytes, their sha256, the publication time ``as_of``).
+# A version's tables are the records of its import plus the earlier records it sighted again; a table whose
+# numbers change between versions is not a conflict (see :mod:`voteaudit.store.versions`).
+V3_VERSIONS = """
+CREATE TABLE feeds (source_id INTEGER PRIMARY KEY, declared_at TIMESTAMP);
+CREATE TABLE versions (contest_id INTEGER NOT NULL, source_id INTEGER NOT NULL, version_id INTEGER NOT NULL,
+    import_id INTEGER NOT NULL, sha256 TEXT NOT NULL, as_of TIMESTAMP NOT NULL, recorded_at TIMESTAMP,
+    PRIMARY KEY (contest_id, source_id, as_of));
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3_VERSIONS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Tables of the current schema, in dependency order (used by tests and the fingerprint of a store).
 TABLES = ("meta", "contests", "sources", "imports", "candidates", "import_selections", "nodes", "records",
-          "sightings", "unreported", "bulletins", "bulletin_results", "states")
+          "sightings", "unreported", "bulletins", "bulletin_results", "states", "feeds", "versions")
 
 
 def statements(script: str) -> list[str]:
