@@ -270,7 +270,7 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
     try:
         result = _write_site(store, SiteWriter(tmp), step=step, title=title, shard_size=shard_size, sheets=sheets,
                              report=report, report_options=report_options, election_date=election_date,
-                             nist_gzip=nist_gzip, nist=nist, sign=sign)
+                             nist_gzip=nist_gzip, nist=nist, sign=sign, contest=contest)
         step("swapping the new release in")
         staging.swap(tmp, out)
     except BaseException:
