@@ -25,15 +25,16 @@ from voteaudit.stats import (
 from voteaudit.store.base import Bulletin, Store
 
 
-def universe_of(store: Store, covered: SourceMatrix) -> Universe | None:
-    """The election's full size: announced figures, else an official source with more tables."""
-    announced = store.universe()
+def universe_of(store: Store, covered: SourceMatrix, contest: str | None = None) -> Universe | None:
+    """The contest's full size: announced figures, else an official source with more tables."""
+    contest = contest if contest is not None else covered.contest
+    announced = store.universe(contest)
     if announced.get("units") or announced.get("registered"):
         return Universe(tables=announced.get("units"), registered=announced.get("registered"),
                         note="announced size of the election (bulletins file registry)")
-    for info in store.sources():
+    for info in store.sources(contest):
         if info.kind == "official" and info.name != covered.source and info.units >= covered.n_units:
-            full = store.matrix(info.name)
+            full = store.matrix(info.name, contest)
             return Universe.from_frame(full.path[0], full.registered,
                                        note=f"every table of official source {info.name!r}")
     return None
@@ -59,16 +60,17 @@ def stats_bulletin(b: Bulletin) -> StatsBulletin:
 
 def evidence(store: Store, source: str, *, confidence: float = 0.95, n_boot: int = 1000, seed: int = 0,
              time_limit: float = 20.0, partial_count: bool = False,
-             matrix: SourceMatrix | None = None) -> dict[str, Any]:
+             matrix: SourceMatrix | None = None, contest: str | None = None) -> dict[str, Any]:
     """Estimate, bounds, what-it-would-take per bulletin and tests of the bulletins, as one JSON document.
 
     By default the certificate assumes every collected sheet was among the tables a bulletin counted
     (exact by sorting). ``partial_count`` lets the tables a partial bulletin had not yet counted be
     any of the collected ones (an integer program; may stop at ``time_limit`` with a proven range).
     """
-    m = matrix if matrix is not None else store.matrix(source)
-    universe = universe_of(store, m)
-    national = [b for b in store.bulletins() if b.unit is None]
+    m = matrix if matrix is not None else store.matrix(source, contest)
+    contest = contest if contest is not None else m.contest
+    universe = universe_of(store, m, contest)
+    national = [b for b in store.bulletins(contest) if b.unit is None]
     bulletins = [stats_bulletin(b) for b in national]
     doc: dict[str, Any] = {"source": source, "universe": None if universe is None else {
         "tables": universe.total_tables, "registered": universe.total_registered, "note": universe.note}}

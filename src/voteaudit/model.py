@@ -1,6 +1,7 @@
 """Domain types and the error hierarchy.
 
-A store holds one election contest. A source (the authority, a party, observers, an audit: its
+A store holds one election with any number of contests (a ballot's races: president, senate,
+a referendum question, ...) sharing one unit hierarchy. A source (the authority, a party, observers, an audit: its
 :class:`Kind`) reports per reporting unit (a table, or any node of the hierarchy country > region >
 ... > table) counts per selection (a ballot position or party card), and selections add up to
 candidates; every record keeps its provenance (file, sha256, row, import time). The store's schema
@@ -106,6 +107,9 @@ class SourceMatrix:
     arrow_path: list | None = field(default=None, repr=False)  # the path as Arrow strings, when the store has them
     unit_keys: np.ndarray | None = field(default=None, repr=False)  # store-wide integer unit keys (fast joins)
     key_space: str | None = None    # which store the keys belong to: keys compare only within one store
+    other_votes: dict[str, np.ndarray] = field(default_factory=dict)  # (n,) per non-candidate row (over/under
+                                    # votes, "Not Assigned", ...): counted and shown, never a candidate or a share
+    contest: str | None = None      # the contest these results are for
 
     @property
     def n_units(self) -> int:

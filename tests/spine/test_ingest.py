@@ -88,18 +88,23 @@ def test_headers_with_commas_quotes_cyrillic(cli, tmp_path):
     assert src["totals"] == {"Smith, John": 11, 'The "Best" Party': 22, "Иванов": 33}
 
 
-def test_long_format_medsl_style_and_selections(cli, tmp_path):
-    # MEDSL-like: one row per precinct, candidate and mode; modes are summed.
+def test_long_format_medsl_style_repeats_rejected(cli, tmp_path, db):
+    # MEDSL-like: one row per precinct, candidate and mode. Without a mode column the repeat is ambiguous
+    # (modes? several contests?): rejected, naming the column that tells the rows apart.
     text = ("county,precinct,candidate,party,mode,votes\n"
             "Adams,001,ALICE,DEM,ELECTION DAY,10\nAdams,001,ALICE,DEM,ABSENTEE,5\nAdams,001,BOB,REP,ELECTION DAY,7\n"
             "Adams,002,ALICE,DEM,ELECTION DAY,1\nAdams,002,BOB,REP,ELECTION DAY,2\n")
     path = write(tmp_path / "medsl.csv", text)
+    good = write(tmp_path / "good.csv", "county,precinct,candidate,votes\nAdams,001,ALICE,1\n")
+    assert cli("ingest", good, "--source", "medsl", "--kind", "official", "--unit", "county", "--unit", "precinct",
+               "--long", "candidate", "votes").exit_code == 0
+    before = store_fingerprint(db)
     result = cli("ingest", path, "--source", "medsl", "--kind", "official", "--unit", "county", "--unit", "precinct",
                  "--long", "candidate", "votes", json_out=True)
-    assert result.exit_code == 0, result.stderr
-    assert result.doc["flags"] == {"repeated_rows": 1}
-    src = totals(cli)["medsl"]
-    assert src["totals"] == {"ALICE": 16, "BOB": 9} and src["units"] == 2
+    assert result.exit_code != 0
+    assert "row 3, field 'mode'" in result.stderr and "column 'mode' has 2 values" in result.stderr
+    assert "--mode-column mode" in result.stderr
+    assert store_fingerprint(db) == before
 
 
 def test_party_cards_add_up_to_candidates(cli, tmp_path):

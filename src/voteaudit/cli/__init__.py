@@ -10,17 +10,20 @@ top; what a command needs (numpy, scipy, the store, the server stack) is importe
 
 from __future__ import annotations
 
-# isort: off  (commands are listed in the order their modules register them)
-from voteaudit.cli import analysis, ingest, publish, pvt, report, server  # noqa: F401
+# Commands are listed in the order their modules register them.
+# isort: off
+from voteaudit.cli import ingest, analysis, indicators, pvt, report, publish, server, feeds, cases  # noqa: F401
 
 # isort: on
 from voteaudit.cli.app import app, main
 from voteaudit.cli.audit import audit_app
+from voteaudit.cli.cases import cases_app
 from voteaudit.cli.pvt import pvt_app
 from voteaudit.cli.server import users_app
 
 app.add_typer(pvt_app, name="pvt")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.add_typer(cases_app, name="cases")
 
 __all__ = ["app", "main"]

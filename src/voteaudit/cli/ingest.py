@@ -26,24 +26,56 @@ def ingest(
         "--unit-name", help="Column with the display name of each --unit level, in the same order.")] = None,
     level: Annotated[list[str] | None, typer.Option(
         "--level", help="Name of each hierarchy level (default: the --unit column names).")] = None,
-    registered: Annotated[str | None, typer.Option("--registered", help="Column of registered voters.")] = None,
+    registered: Annotated[list[str] | None, typer.Option(
+        "--registered", help="Column of registered voters (repeat: the columns are added up).")] = None,
     candidate: Annotated[list[str] | None, typer.Option(
         "--candidate", help="Wide files: a column of votes for one candidate/selection; repeat per column.")] = None,
     long: Annotated[tuple[str, str] | None, typer.Option(
         "--long", help="Long files: CANDIDATE_COL VOTES_COL (one row per table and candidate).")] = None,
-    valid: Annotated[str | None, typer.Option("--valid", help="Column of stated valid votes.")] = None,
-    null: Annotated[str | None, typer.Option("--null", help="Column of null votes.")] = None,
-    blank: Annotated[str | None, typer.Option("--blank", help="Column of blank votes.")] = None,
-    cast: Annotated[str | None, typer.Option("--cast", help="Column of ballots cast/issued.")] = None,
+    valid: Annotated[list[str] | None, typer.Option("--valid", help="Column of stated valid votes "
+                                                                    "(repeat: added up).")] = None,
+    null: Annotated[list[str] | None, typer.Option("--null", help="Column of null votes (repeat: added up).")] = None,
+    blank: Annotated[list[str] | None, typer.Option(
+        "--blank", help="Column of blank votes (repeat: added up).")] = None,
+    cast: Annotated[list[str] | None, typer.Option(
+        "--cast", help="Column of ballots cast/issued (repeat: added up, e.g. issued early + at the station + "
+                       "outside).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv, tsv, xlsx, parquet, jsonl or nist "
                                                              "(default: from the extension).")] = None,
     delimiter: Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter (default: detected).")] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding (default: detected).")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX sheet name (default: the first).")] = None,
-    contest: Annotated[str | None, typer.Option("--contest", help="NIST CDF files with several contests: "
-                                                                   "the contest's Name or @id.")] = None,
+    contest: Annotated[str | None, typer.Option(
+        "--contest", help="The contest this file's results are for (default: the store's only one, 'main'); "
+                          "with --contest-column or a NIST CDF file, the one contest to keep.")] = None,
+    contest_column: Annotated[list[str] | None, typer.Option(
+        "--contest-column", help="Column naming the contest of each row (repeat: values joined with ' / '); "
+                                 "every contest of the file is stored.")] = None,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="COL=VALUE (or COL!=VALUE): keep only rows where COL is (is not) VALUE; repeat: every "
+                          "condition must hold.")] = None,
+    mode_column: Annotated[str | None, typer.Option(
+        "--mode-column", help="Long files: column of the vote mode / count type; rows differing only in it are "
+                              "added up (per-mode counts kept).")] = None,
+    registered_row: Annotated[str | None, typer.Option(
+        "--registered-row", help="Long files: rows whose candidate (or contest) is this TEXT give the table's "
+                                 "registered voters, for every contest.")] = None,
+    cast_row: Annotated[str | None, typer.Option(
+        "--cast-row", help="Long files: rows whose candidate (or contest) is this TEXT give ballots cast.")] = None,
+    not_candidate: Annotated[list[str] | None, typer.Option(
+        "--not-candidate", help="Long files: a candidate value that is not a candidate (over/under votes, "
+                                "'Not Assigned'...): counted and shown, never in shares. Repeat.")] = None,
+    missing_if: Annotated[list[str] | None, typer.Option(
+        "--missing-if", help="COL=VALUE: such rows are tables that did not report (repeat).")] = None,
+    empty_as_missing: Annotated[bool, typer.Option(
+        "--empty-as-missing", help="Rows whose vote counts are all empty are tables that did not report.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Reject the file if any record is implausible "
                                                           "(default: keep and flag).")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="ISO8601", help="Feed sources: when this file was published (ISO 8601; without an "
+                                           "offset, UTC; default: now).")] = None,
+    feed: Annotated[bool, typer.Option("--feed", help="Declare the source a feed (at its first import): each file "
+                                                      "is a version, tables may change between versions.")] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -59,8 +91,8 @@ def ingest(
     (votes above registered, sums that don't add up, conflicting copies) are kept and flagged.
     Ingesting the same file again changes nothing.
     """
-    from voteaudit.ingest import ingest_file
-    from voteaudit.ingest.mapping import Mapping, load_mapping
+    from voteaudit.ingest import ingest_files
+    from voteaudit.ingest.mapping import Mapping, load_mapping, parse_condition
 
     if fmt and fmt.lower() == "nist":
         m = None
@@ -76,19 +108,53 @@ def ingest(
                     format=fmt, delimiter=delimiter, encoding=encoding, sheet=sheet)
     else:
         m = None
+    if m is not None:
+        from voteaudit.model import InputError
+
+        try:
+            reshape_flags(m, contest_column, where, mode_column, registered_row, cast_row, not_candidate,
+                          missing_if, empty_as_missing, parse_condition)
+        except InputError as exc:
+            raise InputError(exc.problem, file=str(file), field=exc.field) from None
     with progress(as_json) as step, store_at(db) as store:
         step(f"reading and validating {file.name}")
-        result = ingest_file(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest)
+        results = ingest_files(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest,
+                               as_of=as_of, feed=feed)
     if as_json:
-        emit(result.to_dict())
+        emit(results[0].to_dict() if len(results) == 1 else {"contests": [r.to_dict() for r in results]})
         return
-    if result.status == "already imported":
-        out.print(f"{file}: already imported for source {source} — nothing changed.")
-        return
-    out.print(f"{file}: {result.rows:,} rows -> {result.records_added:,} records for source {source}"
-              f" ({result.identical_copies:,} identical copies, {result.conflicts:,} units with conflicting copies).")
-    for flag, n in result.flags.items():
-        out.print(f"  flagged {flag}: {n:,}")
+    for result in results:
+        name = f" [{result.contest}]" if len(results) > 1 else ""
+        if result.status == "already imported":
+            out.print(f"{file}{name}: already imported for source {source} — nothing changed.")
+            continue
+        if result.version:
+            out.print(f"{file}{name}: version {result.version['version']} of feed {source}, published "
+                      f"{result.version['as_of']}" + (" (the same bytes as an earlier version)"
+                                                      if result.status == "new version" else ""))
+        if result.status == "new version":
+            continue
+        out.print(f"{file}{name}: {result.rows:,} rows -> {result.records_added:,} records for source {source}"
+                  f" ({result.identical_copies:,} identical copies, {result.conflicts:,} units with conflicting "
+                  "copies).")
+        for flag, n in result.flags.items():
+            out.print(f"  flagged {flag}: {n:,}")
+
+
+def reshape_flags(m: object, contest_column: list[str] | None, where: list[str] | None, mode_column: str | None,
+                  registered_row: str | None, cast_row: str | None, not_candidate: list[str] | None,
+                  missing_if: list[str] | None, empty_as_missing: bool, parse: object) -> None:
+    """Add the reshaping flags to a mapping (flags extend what a --mapping file says)."""
+    m.contest_columns = [*m.contest_columns, *(contest_column or [])]
+    conds = [parse(w, "--where") for w in where or []]
+    m.where = [*m.where, *((c, v) for c, v, neg in conds if not neg)]
+    m.where_not = [*m.where_not, *((c, v) for c, v, neg in conds if neg)]
+    m.missing_if = [*m.missing_if, *((c, v) for c, v, _ in (parse(w, "--missing-if") for w in missing_if or []))]
+    m.not_candidates = [*m.not_candidates, *(not_candidate or [])]
+    m.mode_column = mode_column or m.mode_column
+    m.registered_row = registered_row or m.registered_row
+    m.cast_row = cast_row or m.cast_row
+    m.empty_as_missing = empty_as_missing or m.empty_as_missing
 
 
 @app.command()

@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from voteaudit.cli.app import app
-from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, handle_errors, out, progress, refuse, store_at
+from voteaudit.cli.common import (
+    DEFAULT_DB,
+    ContestOpt,
+    DbOpt,
+    JsonOpt,
+    emit,
+    handle_errors,
+    out,
+    progress,
+    refuse,
+    store_at,
+)
 
 
 @app.command()
@@ -54,17 +65,28 @@ def report(
     geo_crosswalk: Annotated[Path | None, typer.Option(
         "--geo-crosswalk", help="CSV: first column the region code, last column the GeoJSON name "
                                 "(default: match region names).")] = None,
+    contest: ContestOpt = None,
 ) -> None:
-    """Write a self-contained HTML report (opens offline, no CDN) and summary.json, with data downloads."""
-    from voteaudit.report.build import write_report
+    """Write a self-contained HTML report (opens offline, no CDN) and summary.json, with data downloads.
+
+    A store with several contests and no --contest: a report per contest under DIR/contests/, and
+    DIR/report.html with a section per contest and the tables whose contests' ballots differ.
+    """
+    from voteaudit.report.build import write_contests_report, write_report
     from voteaudit.report.charts import read_crosswalk
 
     if lang not in ("en", "es"):
         refuse(f"--lang must be en or es, not {lang!r}")
     names = read_crosswalk(geo_crosswalk) if geo_crosswalk else None
     with progress(as_json) as step, store_at(db, read_only=True) as store:
-        doc = write_report(store, out_dir, title=title, step=step, lang=lang, geojson=geojson, geo_key=geo_key,
-                           geo_names=names)
+        if contest is None and len(store.contest_names()) > 1:
+            multi = write_contests_report(store, out_dir, title=title, step=step, lang=lang, geojson=geojson,
+                                          geo_key=geo_key, geo_names=names)
+            doc = {"sources": sorted({s["name"] for d in multi["contests"] for s in d["sources"]})}
+            doc["sources"] = [{"name": n} for n in doc["sources"]]
+        else:
+            doc = write_report(store, out_dir, title=title, step=step, lang=lang, geojson=geojson,
+                               geo_key=geo_key, geo_names=names, contest=contest)
     if as_json:
         emit({"report": str(out_dir / "report.html"), "summary": str(out_dir / "summary.json"),
               "sources": [s["name"] for s in doc["sources"]]})

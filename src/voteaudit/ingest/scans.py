@@ -23,10 +23,11 @@ import pyarrow as pa
 
 from voteaudit.ingest.mapping import Mapping as ColumnMapping
 from voteaudit.ingest.readers import RawTable, _register_rows
-from voteaudit.ingest.tables import Batch, stage
+from voteaudit.ingest.tables import stage
 from voteaudit.model import InputError, Kind
 from voteaudit.names import unit_id
 from voteaudit.store.base import Store
+from voteaudit.store.batch import Batch
 
 
 class _Registry(Mapping[str, int]):

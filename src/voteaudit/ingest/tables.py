@@ -12,17 +12,16 @@ Two tiers (the issue's contract):
 All work is SQL over the DuckDB temp table ``raw`` (see :mod:`voteaudit.ingest.readers`), so a
 million-row file is validated in one or two vectorised passes.
 
-Unit keys are normalised part by part so the same table from two sources matches: surrounding and
-repeated whitespace is dropped; an all-digit part loses its leading zeros (``007`` = ``7``);
-other text is compared case- and accent-insensitively. A unit id joins the parts with ``.``
-(``%`` and ``.`` inside a part are written ``%25`` / ``%2E``); each prefix is the id of an
+Unit keys are normalised part by part so the same table from two sources matches, by the one rule
+of :func:`voteaudit.names.unit_part` (NFKC, whitespace collapsed, leading zeros of numbers dropped,
+other text accent- and case-insensitive; its SQL twin runs here). A unit id joins the parts with
+``.`` (``%`` and ``.`` inside a part are written ``%25`` / ``%2E``); each prefix is the id of an
 ancestor (``13.4`` is municipality 4 of state 13).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -33,6 +32,10 @@ from voteaudit.ingest import counts
 from voteaudit.ingest.mapping import Mapping
 from voteaudit.ingest.readers import RawTable
 from voteaudit.model import InputError
+from voteaudit.names import register_udf, unit_part_sql
+from voteaudit.store.batch import Batch
+
+__all__ = ["FLAGS", "Batch", "stage"]
 
 FLAGS = {
     "votes_above_registered": "candidate votes exceed registered voters",
@@ -44,23 +47,6 @@ FLAGS = {
     "repeated_rows": "a selection appears in several rows for the unit (summed)",
     "unknown_unit": "a scanned sheet for a table no source lists",
 }
-
-
-@dataclass
-class Batch:
-    """Canonical content of one file, ready for the store to write in one transaction."""
-
-    file: str
-    sha256: str
-    format: str
-    rows: int
-    levels: list[str]
-    selections: list[tuple[str, str]]   # (selection, candidate) sorted by selection: the order of ``votes``
-    records: pa.Table                   # row, unit_id, registered, cast, valid, null, blank, votes, flags, seq
-                                        # (+ origin: JSON provenance of a scanned image, when there is one)
-    nodes: pa.Table                     # id, depth, parent, label, seq
-    duplicates: int = 0                 # rows identical to an earlier row of the same file
-    extra: dict = field(default_factory=dict)
 
 
 def q(name: str) -> str:
@@ -117,17 +103,6 @@ def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional
     raise InputError(_classify(value), file=origin, row=row[0], field=name)
 
 
-def _norm_part(expr: str) -> str:
-    """SQL: normalised key part (see module docstring). Regex replacement only where needed: it is slow."""
-    t = f"trim({expr})"
-    spaced = f"CASE WHEN regexp_matches({t}, '\\s\\s|[\\t\\n\\r]') THEN regexp_replace({t}, '\\s+', ' ', 'g') " \
-             f"ELSE {t} END"
-    num = f"coalesce(nullif(ltrim({t}, '0'), ''), '0')"
-    part = f"CASE WHEN regexp_full_match({t}, '[0-9]+') THEN {num} ELSE lower(strip_accents({spaced})) END"
-    return f"CASE WHEN contains({t}, '.') OR contains({t}, '%') THEN replace(replace({part}, '%', '%25'), '.', " \
-           f"'%2E') ELSE {part} END"
-
-
 def _count(c: str) -> str:
     """SQL: a count as BIGINT, exact for every accepted form (:func:`voteaudit.ingest.counts.value_sql`);
     validation runs in the same pass and rejects the file when any cell is refused."""
@@ -152,9 +127,40 @@ def _diagnose(con: duckdb.DuckDBPyConnection, index: dict[str, str], mapping: Ma
     raise InputError("malformed values (the exact row could not be determined)", file=origin)
 
 
+def _explain_repeats(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, leaf: str,
+                     origin: str) -> None:
+    """Reject a long file giving a (table, selection) twice, naming the columns that tell the rows apart."""
+    mode = ", __mode" if mapping.mode_column else ""
+    u, sel, rows = one(con, f"SELECT {leaf}, sel, list(__row ORDER BY __row) FROM lrows GROUP BY {leaf}, sel{mode} "
+                            "HAVING count(*) > 1 ORDER BY min(__row) LIMIT 1")
+    first, second = rows[0], rows[1]
+    index = {name: f"c{i}" for i, name in enumerate(raw.header)}
+    votes_col = mapping.long[1]
+    differ = []
+    for name, c in index.items():
+        if name == votes_col:
+            continue
+        a, b = one(con, f"SELECT (SELECT trim({c}) FROM raw WHERE __row = $1), (SELECT trim({c}) FROM raw "
+                        "WHERE __row = $2)", [first, second])
+        if a != b:
+            n = one(con, f"SELECT count(DISTINCT trim({c})) FROM raw")[0]
+            differ.append(f"column {name!r} has {n} values")
+    where = f"rows {first} and {second} both give table {u} the selection {sel!r}"
+    if not differ:
+        raise InputError(f"{where} (no other column differs: a repeated row?); remove the repeat", file=origin,
+                         row=second, field=mapping.long[0])
+    col = differ[0].split("'")[1]
+    raise InputError(f"{where}; {', '.join(differ)}: use --contest-column {col}, --mode-column {col} or "
+                     f"--where {col}=VALUE", file=origin, row=second, field=col)
+
+
 def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, origin: str,
           sha256: str, store_levels: list[str] | None) -> Batch:
-    """Validate ``raw`` (already read) and build the canonical :class:`Batch`."""
+    """Validate ``raw`` (already read) and build the canonical :class:`Batch`.
+
+    Long files: a (table, selection) given by two rows is rejected (:func:`_explain_repeats`) unless
+    ``mapping.mode_column`` tells them apart; those are added up and kept per mode (``modes``).
+    """
     mapping.check(origin)
     index = _columns(raw, mapping, origin)
     if raw.rows == 0:
@@ -186,7 +192,8 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
             _diagnose(con, index, mapping, counts, set(per_unit.values()), origin)
 
     n_levels = len(mapping.units)
-    parts = ", ".join(f"{_norm_part(index[u])} AS p{k}" for k, u in enumerate(mapping.units))
+    register_udf(con)
+    parts = ", ".join(f"{unit_part_sql(index[u])} AS p{k}" for k, u in enumerate(mapping.units))
     dot = " || '.' || "
     ids = ", ".join(f"{dot.join(f'p{j}' for j in range(k + 1))} AS id{k}" for k in range(n_levels))
     label_cols = list(mapping.unit_names) + [None] * (n_levels - len(mapping.unit_names))
@@ -201,8 +208,11 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     if mapping.long:
         cand_col, votes_col = mapping.long
         sel_expr = f"trim({index[cand_col]})"
+        mode_sql = f"coalesce(trim({raw_index(raw, mapping.mode_column, origin)}), '')" if mapping.mode_column \
+            else "''"
         con.execute("CREATE OR REPLACE TEMP TABLE lrows AS " + keyed.format(
-            rest=f"{per_sql}, {sel_expr} AS sel, {_count(index[votes_col])} AS v, ({bad_sql}) AS __bad"))
+            rest=f"{per_sql}, {sel_expr} AS sel, {_count(index[votes_col])} AS v, {mode_sql} AS __mode, "
+                 f"({bad_sql}) AS __bad"))
         check("lrows")
         sels = sorted(r[0] for r in con.execute("SELECT DISTINCT sel FROM lrows").fetchall())
         for k in ("registered", "cast", "valid", "null", "blank"):
@@ -223,15 +233,29 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE st AS
             WITH sidx(i, sel) AS (VALUES {sel_index}),
-            agg AS (SELECT {leaf} AS u, sel, sum(v) AS v, count(*) AS n FROM lrows GROUP BY ALL),
+            agg AS (SELECT {leaf} AS u, sel, sum(v) AS v, count(*) - count(DISTINCT __mode) AS n FROM lrows
+                    GROUP BY ALL),
             units AS (SELECT {leaf}, {firsts}first(label{n_levels - 1} ORDER BY __row) AS label{n_levels - 1},
                       min(__row) AS __row, {per_first} FROM lrows GROUP BY {leaf}),
             grid AS (SELECT u.{leaf} AS u, s.i, coalesce(a.v, 0) AS v, coalesce(a.n, 0) AS n
                      FROM units u CROSS JOIN sidx s LEFT JOIN agg a ON a.u = u.{leaf} AND a.sel = s.sel),
-            lists AS (SELECT u, list(v ORDER BY i) AS votes, max(n) > 1 AS repeated FROM grid GROUP BY u)
+            lists AS (SELECT u, list(v ORDER BY i) AS votes, max(n) > 0 AS repeated FROM grid GROUP BY u)
             SELECT units.*, lists.votes, lists.repeated FROM units JOIN lists ON lists.u = units.{leaf}
         """)
+        if one(con, "SELECT bool_or(repeated) FROM st")[0]:
+            _explain_repeats(con, raw, mapping, leaf, origin)
         selections = [(sel, mapping.candidate_of(sel)) for sel in sels]
+        missing = [t for t in mapping.not_candidates if t not in sels]
+        if missing:
+            raise InputError(f"--not-candidate {missing[0]!r} matches no row (values: "
+                             f"{', '.join(map(repr, sels[:12]))}{' ...' if len(sels) > 12 else ''})",
+                             file=origin, field=cand_col)
+        if mapping.mode_column:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE st_modes AS
+                SELECT u, to_json(map_from_entries(list((__mode, m) ORDER BY __mode)))::VARCHAR AS modes
+                FROM (SELECT {leaf} AS u, __mode, to_json(map_from_entries(list((sel, v) ORDER BY sel))) AS m
+                      FROM (SELECT {leaf}, __mode, sel, sum(v) AS v FROM lrows GROUP BY ALL) GROUP BY ALL)
+                GROUP BY u""")
     else:
         # votes are stored in selection-name order, so copies from files with other column orders compare equal
         cols = sorted(mapping.candidates)
@@ -241,7 +265,9 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         check("st")
         selections = [(c, mapping.candidate_of(c)) for c in cols]
 
-    vsum = "list_sum(votes)"
+    counted = [i + 1 for i, (sel, _) in enumerate(selections) if sel not in mapping.not_candidates]
+    vsum = "list_sum(votes)" if len(counted) == len(selections) else \
+        f"coalesce(list_sum(list_select(votes, {counted})), 0)"
     ballots = f'coalesce("cast", coalesce(valid, {vsum}) + coalesce("null", 0) + coalesce(blank, 0))'
     conds = {
         "votes_above_registered": f"registered IS NOT NULL AND {vsum} > registered",
@@ -257,8 +283,10 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     flags_sql = (f"CASE WHEN {any_flag} THEN [x FOR x IN ["
                  + ", ".join(f"CASE WHEN {c} THEN {lit(k)} END" for k, c in conds.items())
                  + "] IF x IS NOT NULL] ELSE []::VARCHAR[] END")
+    modes = f", (SELECT modes FROM st_modes WHERE u = st.{leaf}) AS modes" \
+        if mapping.long and mapping.mode_column else ""
     recs = (f'SELECT __row AS "row", {leaf} AS unit_id, registered, "cast", valid, "null", blank, votes, '
-            f"{flags_sql} AS flags FROM st")
+            f"{flags_sql} AS flags{modes} FROM st")
     total = raw.rows if not mapping.long else one(con, "SELECT count(*) FROM st")[0]
     repeated_units = one(con, f"SELECT count(DISTINCT {leaf}) FROM st")[0] < total
     if repeated_units:
@@ -280,4 +308,16 @@ def stage(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     nodes = arrow(con, f"{node_sql + ' UNION ALL ' if node_sql else ''}{leaves}")
     nodes = nodes.append_column("seq", pa.array(np.arange(nodes.num_rows, dtype=np.int64)))
     return Batch(file=origin, sha256=sha256, format=raw.format, rows=raw.rows, levels=levels,
-                 selections=selections, records=records, nodes=nodes, duplicates=total - records.num_rows)
+                 selections=selections, records=records, nodes=nodes, duplicates=total - records.num_rows,
+                 roles={sel: "not_candidate" for sel, _ in selections if sel in mapping.not_candidates})
+
+
+def raw_index(raw: RawTable, name: str, origin: str, flag: str | None = None) -> str:
+    """The ``raw`` column (``cN``) of header column ``name``, or an error naming it (with close matches)."""
+    if name in raw.header:
+        return f"c{raw.header.index(name)}"
+    close = difflib.get_close_matches(name, raw.header, n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    shown = ", ".join(map(repr, raw.header[:12])) + (" ..." if len(raw.header) > 12 else "")
+    raise InputError(f"{flag + ': ' if flag else ''}no such column in the header (columns: {shown}){hint}",
+                     file=origin, row=1, field=name)

@@ -177,3 +177,22 @@ def digit_bars(observed: np.ndarray, expected: np.ndarray, *, title: str = "") -
                      f'<text x="{pad + d * bw + bw / 2:.1f}" y="{pad + h + 14}" text-anchor="middle">{d}</text>')
     return Markup(f'<svg viewBox="0 0 {w + 2 * pad} {h + pad + 20}" role="img" aria-label="{escape(title)}" '
                   f'class="chart" style="max-width:480px"><title>{escape(title)}</title>{"".join(parts)}</svg>')
+
+
+def timeline(labels: list[str], values: list[int], *, title: str = "") -> Markup:
+    """Vertical bars over time (e.g. tables a feed changed in each version), one per label, value on top."""
+    w, h, pad, top = 700.0, 170.0, 30.0, 18.0
+    n = max(len(values), 1)
+    peak = max(max(values, default=0), 1)
+    bw = (w - 2 * pad) / n
+    parts = [f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#999"/>']
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        bh = (h - pad - top) * v / peak
+        x = pad + i * bw
+        parts.append(f'<rect x="{x + bw * 0.15:.1f}" y="{h - pad - bh:.1f}" width="{bw * 0.7:.1f}" '
+                     f'height="{bh:.1f}" fill="{PALETTE[1] if v else "#ccc"}"/>'
+                     f'<text x="{x + bw / 2:.1f}" y="{h - pad - bh - 3:.1f}" text-anchor="middle">{v:,}</text>'
+                     f'<text x="{x + bw / 2:.1f}" y="{h - pad + 14:.1f}" text-anchor="middle" class="lbl">'
+                     f'{escape(label)}</text>')
+    return Markup(f'<svg viewBox="0 0 {w:.0f} {h:.0f}" role="img" aria-label="{escape(title)}" class="chart">'
+                  f'<title>{escape(title)}</title>{"".join(parts)}</svg>')

@@ -70,15 +70,16 @@ def level_table(store: Store, matrices: list[SourceMatrix], depth: int) -> dict[
 
 
 def build_summary(store: Store, *, top: int = 50, level: int | None = None,
-                  loaded: dict[str, SourceMatrix] | None = None) -> dict[str, Any]:
-    """The summary document; ``level`` (depth, 1 = outermost) adds every node of that level (``by_level``).
+                  loaded: dict[str, SourceMatrix] | None = None, contest: str | None = None) -> dict[str, Any]:
+    """The summary document of one contest; ``level`` (depth, 1 = outermost) adds every node of that level.
 
     ``loaded``: matrices the caller already read (by source name), so a report reads each source once.
+    ``contest``: which contest (None: the store's only one).
     """
-    infos = store.sources()
+    infos = store.sources(contest)
     loaded = loaded or {}
-    matrices = [loaded[i.name] if i.name in loaded else store.matrix(i.name) for i in infos]
-    universe = store.universe()
+    matrices = [loaded[i.name] if i.name in loaded else store.matrix(i.name, contest) for i in infos]
+    universe = store.universe(contest)
     union = known_units(matrices)
     levels = store.levels() or []
     pairs = [compare_pair(a, b, top=top) for i, a in enumerate(matrices) for b in matrices[i + 1:]]
@@ -94,7 +95,7 @@ def build_summary(store: Store, *, top: int = 50, level: int | None = None,
             d["name"] = labels.get(d["unit"], d["unit"])
         for r in p.by_region:
             r["name"] = labels.get(r["id"], r["id"])
-    bulletins = store.bulletins()
+    bulletins = store.bulletins(contest)
     announced = []
     for b in bulletins:
         t = b.totals
@@ -114,3 +115,29 @@ def build_summary(store: Store, *, top: int = 50, level: int | None = None,
         "announced": announced,
         "comparison": {"pairs": [p.to_dict() for p in pairs], "announced": vs_announced},
     }
+
+
+def build_contests_summary(store: Store, *, top: int = 50, level: int | None = None) -> dict[str, Any]:
+    """Every contest of a multi-contest store: ``{"contests": [doc, ...], "cross_contest": [...]}``.
+
+    Each doc is :func:`build_summary`'s for that contest (plus ``contest``, its name); ``cross_contest``
+    lists, per source reporting several contests, the tables whose contests' ballots differ.
+    """
+    from voteaudit.checks.cross_contest import cross_contest
+
+    names = store.contest_names()
+    docs, by_source = [], {}
+    for name in names:
+        loaded = {i.name: store.matrix(i.name, name) for i in store.sources(name)}
+        for src, m in loaded.items():
+            by_source.setdefault(src, {})[name] = m
+        docs.append({"contest": name, **build_summary(store, top=top, level=level, loaded=loaded, contest=name)})
+    cross = []
+    for per in by_source.values():
+        if len(per) > 1:
+            found = cross_contest(per, top=top)
+            labels = store.labels([t["unit"] for t in found["tables"]])
+            for t in found["tables"]:
+                t["name"] = labels.get(t["unit"], t["unit"])
+            cross.append(found)
+    return {"contests": docs, "cross_contest": cross}

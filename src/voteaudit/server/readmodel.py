@@ -210,12 +210,7 @@ def update_model(store: Store, version: int, generation: Any,
     if not incremental:
         return build_model(store, version, generation, previous), None
     since = previous.generation[0]
-    changed = {name for (name,) in store._all(
-        "SELECT DISTINCT s.name FROM imports i JOIN sources s USING (source_id) WHERE i.import_id > %s", [since])}
-    touched = [u for (u,) in store._all("""
-        SELECT n.id FROM records r JOIN nodes n ON n.node_key = r.unit_key WHERE r.import_id > %(i)s
-        UNION SELECT n.id FROM sightings g JOIN records r USING (record_id) JOIN nodes n ON n.node_key = r.unit_key
-        WHERE g.import_id > %(i)s""", {"i": since})]
+    changed, touched = store.changes_since(since)
     matrices, aggregates = dict(previous.matrices), dict(previous.aggregates)
     for name in sorted(changed):
         matrices[name] = store.matrix(name)

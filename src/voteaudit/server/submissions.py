@@ -215,7 +215,7 @@ def record_of(doc: dict[str, Any]) -> tuple[list[str], list[int], dict[str, int 
 
 def build_batch(rows: list[tuple[int, dict[str, Any]]], levels: list[str]):  # -> Batch
     """One Batch of accepted submissions that share their candidates (row = submission id)."""
-    from voteaudit.ingest.tables import Batch
+    from voteaudit.store.batch import Batch
 
     recs = [record_of(doc) for _, doc in rows]
     names = recs[0][0]
@@ -249,8 +249,7 @@ def store_accepted(store: Any, source: str, *, limit: int = 2000) -> int:
     The submissions are locked (``SKIP LOCKED``: workers share the work) and marked stored in the
     same transaction as the records, so a killed worker leaves them to the next one, never twice.
     """
-    conn = store.conn
-    with conn.transaction():
+    with store.transaction() as conn:
         rows = conn.execute("SELECT submission_id, results FROM submissions WHERE status = 'accepted' "
                             "AND NOT stored ORDER BY submission_id LIMIT %s FOR UPDATE SKIP LOCKED",
                             [limit]).fetchall()
