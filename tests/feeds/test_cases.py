@@ -86,6 +86,10 @@ def test_closing_a_case_keeps_its_note_and_lowers_the_open_effect(cli: Callable[
     for unit, case in changed.items():
         ms = [s[unit][CANDIDATES[a]] - s[unit][CANDIDATES[b]] for s in snaps if unit in s]
         assert case["margin_effect"] == max(abs(m - ms[-1]) for m in ms)
+    [gone] = [c for c in before["cases"] if c["kind"] == "withdrawn_after_publication"]
+    v2 = snaps[1]["2.6"]
+    assert gone["unit"] == "2.6" and gone["margin_effect"] == abs(v2[CANDIDATES[a]] - v2[CANDIDATES[b]])
+    assert before["open_effect"] == sum(c["margin_effect"] for c in before["cases"])
     target = changed["2.3"]
     res = cli("cases", "close", target["id"], "--note", "CNE corrected a typo; sheet seen", json_out=True)
     assert res.exit_code == 0, res.output
