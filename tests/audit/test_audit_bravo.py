@@ -1,5 +1,7 @@
 """BRAVO against Arlo and rlacalc.
 
+Arlo values: votingworks/arlo at commit 8d86156c72aad7ab2bdf896fae0357eedbed2b5b.
+
 References: votingworks/arlo, server/tests/audit_math/test_bravo.py (true_asns, round-2 ASNs,
 bravo_sample_sizes 1599/6067/2476/5657/409/0/2636, true_sample_sizes quantiles, expected_prob 0.52,
 compute_risk expected_Ts; risk limit 10 %); nealmcb/rlacalc, src/rlacalc/__init__.py doctests
@@ -31,9 +33,12 @@ def contest(name):
 
 
 @pytest.mark.parametrize("name,expected", [("test1", 119), ("test2", 22), ("test5", 1000), ("test6", 238),
-                                           ("test7", 101), ("test8", 34), ("test10", 48), ("test11", -1),
+                                           ("test7", 101), ("test8", 34), ("test10", 48), ("test11", 4),
                                            ("test12", 119), ("small3", 1769)])
 def test_asn_first_round(name, expected):
+    # test11 (unanimous, [1000, 0]): Arlo reports ASN 1; one ballot gives T = 2 < 1/alpha, and the exact
+    # number that confirms is ceil(log2(10)) = 4 -- the size Arlo's own Minerva gives a landslide
+    # (server/tests/audit_math/test_minerva.py, test_get_sample_size_landslide).
     assert bravo.asn(ALPHA, contest(name)) == expected
 
 
@@ -95,3 +100,58 @@ def test_rlacalc_values():
         N = 100000
         c = build_contest(np.array([round(N * (0.5 + m / 2)), round(N * (0.5 - m / 2))]), ["w", "l"], N)
         assert bravo.asn(ALPHA, c) == asn
+
+
+ARLO = "votingworks/arlo 8d86156c, server/tests/audit_math/test_bravo.py"
+
+
+def test_quantile_sizes_take_every_pair():
+    # issue 17: Arlo's get_sample_size on [16087, 1049, 997], N = 20,000, 10 %: 11 / 11 / 16 (the hardest
+    # pair alone gives 10 / 10 / 16)
+    c = build_contest(np.array([16087, 1049, 997]), ["a", "b", "c"], 20000)
+    assert bravo.quantile_sizes(ALPHA, c) == {"0.7": 11, "0.8": 11, "0.9": 16}
+    # ARLO test_bravo_sample_size_considers_all_candidate_pairs: a second round after 200/120/200
+    c = build_contest(np.array([200_000, 120_000, 100_000]), ["a", "b", "c"], 500_000)
+    s = np.array([200, 120, 200])
+    assert bravo.asn(ALPHA, c, s) == 766
+    assert bravo.quantile_sizes(ALPHA, c, sample=s) == {"0.7": 877, "0.8": 954, "0.9": 1075}
+    # ARLO true_sample_sizes["test_cause_NaN_in_expected_prob"]: asn 6 (prob 0.67), 7 / 8 / 11
+    c = build_contest(np.array([400, 10, 1]), ["a", "b", "c"], 500)
+    assert bravo.asn(ALPHA, c) == 6
+    assert round(bravo.prob_one_round(ALPHA, c, 6), 2) == 0.67
+    assert bravo.quantile_sizes(ALPHA, c) == {"0.7": 7, "0.8": 8, "0.9": 11}
+
+
+def test_plan_unanimous_contest():
+    # was "math domain error"; Arlo test11 reports ASN 1 with prob 1 -- 4 ballots are what confirm
+    from voteaudit.audit import measure, plan
+
+    ids = np.array(["t1", "t2"])
+    votes = np.array([[600, 0], [400, 0]])
+    p = plan("bravo", ids, votes, ["a", "b"], np.array([600, 400]), risk_limit=ALPHA)
+    assert p.sample_size == 4 and not p.full_hand_count
+    assert p.prob_one_round == 1.0
+    assert p.sizes_for_probability == {"0.7": 4, "0.8": 4, "0.9": 4}
+    for n_a, verdict in [(3, "escalate"), (4, "confirmed")]:
+        st = measure("bravo", ids, votes, ["a", "b"], np.array([600, 400]), risk_limit=ALPHA,
+                     sampled_ids=["t1"] * n_a, audited_votes={"t1": np.array([n_a, 0])})
+        assert st.verdict == verdict
+        assert st.risk == pytest.approx(0.5 ** n_a)
+
+
+def test_vote_for_loser_reported_with_none():
+    # ARLO test_compute_risk_zero_test_statistic: [700, 200, 1, 0, 10], sample 7/0/0/12/3 at 5 %:
+    # the cand1-cand4 risk is 1.0 and the audit is not finished (was an OverflowError in asn)
+    from voteaudit.audit import measure
+
+    names = ["cand1", "cand2", "cand3", "cand4", "cand5"]
+    c = build_contest(np.array([700, 200, 1, 0, 10]), names, 1000)
+    sample = np.array([7, 0, 0, 12, 3])
+    got = dict(zip(c.pair_labels(), bravo.risks(c, sample), strict=True))
+    assert got["cand1 > cand4"] == 1.0
+    assert bravo.asn(0.05, c, sample) == 1000
+    ids = np.array(["t1"])
+    st = measure("bravo", ids, np.array([[700, 200, 1, 0, 10]]), names, np.array([1000]), risk_limit=0.05,
+                 sampled_ids=["t1"] * 22, audited_votes={"t1": sample})
+    assert st.risk == 1.0 and st.verdict == "full_hand_count"
+    assert "cand1 > cand4" in st.notes

@@ -80,6 +80,10 @@ def test_threshold_plan_and_measure_all_methods():
     votes = np.column_stack([a, (b - a) // 2, b - a - (b - a) // 2])
     ids = np.array([f"m{i}" for i in range(n)])
     for method in audit.METHODS:
+        if method == "minerva":     # pairs only: refused, not silently audited as a plurality
+            with pytest.raises(ValueError, match="bravo"):
+                audit.plan(method, ids, votes, CANDS, b, risk_limit=0.05, threshold=0.5)
+            continue
         plan = audit.plan(method, ids, votes, CANDS, b, risk_limit=0.05, threshold=0.5)
         json.dumps(plan.to_dict())
         assert plan.outcome == "threshold" and plan.sample_size > 0 and not plan.full_hand_count
@@ -107,7 +111,7 @@ def test_verdicts_full_count_and_pending():
     with pytest.raises(ValueError, match="risk limit"):
         audit.plan("macro", ids, votes, ["A", "B"], b, risk_limit=5)
     with pytest.raises(ValueError, match="unknown audit method"):
-        audit.plan("polling", ids, votes, ["A", "B"], b, risk_limit=0.05)
+        audit.plan("lottery", ids, votes, ["A", "B"], b, risk_limit=0.05)
 
 
 def test_escalation_macro_rounds():

@@ -12,13 +12,14 @@ from voteaudit.simulate import simulate
 
 CONTRACT = ["second_digit", "last_digit", "fingerprint", "integer_percent", "spikes",
             "turnout_share_correlation", "dip", "outliers", "round_percentage", "source_agreement"]
+CALIBRATED_IDS = ["second_digit_calibrated", "dip_calibrated", "turnout_share_correlation_calibrated"]
 
 
 def test_contract_ids_and_result_fields():
-    assert sorted(TEST_IDS) == sorted(CONTRACT)
+    assert sorted(TEST_IDS) == sorted(CONTRACT + CALIBRATED_IDS)
     e = simulate(3000, seed=1)
     res = run_battery(e.matrix, other=e.truth)
-    assert {r.test for r in res} == set(CONTRACT)
+    assert {r.test for r in res} == set(CONTRACT + CALIBRATED_IDS)
     for r in res:
         d = r.to_dict()
         assert {"test", "target", "level", "statistic", "p_value", "flagged", "units_flagged"} <= set(d)

@@ -17,6 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.publish.test_release import forge
+from voteaudit.publish import publish
+from voteaudit.publish.keys import SigningKey, new_key_pair
+from voteaudit.store import open_store
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "publish"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -41,8 +46,9 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def served(evil_site: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    """The untouched site and a tampered copy, each over HTTP and on disk."""
+def served(evil_site: tuple[Path, dict], evil_db: Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """The untouched site, a tampered copy, a consistently forged copy and a signed site, over HTTP and on disk."""
     site = evil_site[0]
     bad = tmp_path_factory.mktemp("tampered") / "site"
     shutil.copytree(site, bad)
@@ -51,8 +57,16 @@ def served(evil_site: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactor
     doc["records"][0][8][0] += 7
     shard.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     shard.with_suffix(".js").write_text(f"voteauditData(\"tables/000001\",{json.dumps(doc)});", encoding="utf-8")
-    servers, urls = [], {}
-    for name, root in (("good", site), ("bad", bad)):
+    forged = tmp_path_factory.mktemp("forged") / "site"   # re-hashed consistently: only the anchor catches it
+    shutil.copytree(site, forged)
+    forge(forged, "bulk/records.csv", (forged / "bulk/records.csv").read_bytes() + b"1000 more votes\n")
+    signed = tmp_path_factory.mktemp("signed") / "site"
+    new_key_pair(signed.parent / "key")
+    with open_store(evil_db, read_only=True) as store:
+        sdoc = publish(store, signed, shard_size=4, report=False, sign=SigningKey(signed.parent / "key"))
+    servers, urls = [], {"root": evil_site[1]["root"], "records_root": evil_site[1]["records_root"],
+                         "fingerprint": sdoc["key_fingerprint"]}
+    for name, root in (("good", site), ("bad", bad), ("forged", forged), ("signed", signed)):
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
@@ -109,7 +123,8 @@ def test_search_by_place_and_code_then_table_page(browser, served, mode):
     page.click("#results li a")
     page.wait_for_function("location.hash.length > 1")
     page.wait_for_selector("#proof[data-state]")
-    assert page.get_attribute("#proof", "data-state") == "ok", page.inner_text("#proof")
+    # no announced root entered: consistent with the site's own data, not "OK"
+    assert page.get_attribute("#proof", "data-state") == "consistent", page.inner_text("#proof")
     text = page.inner_text("#unit")
     for needle in ("</script><script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
                    "obs<script>alert(3)</script>", "authority (official)", "copy 2"):
@@ -125,12 +140,12 @@ def test_sheet_links_are_safe(browser, served, mode):
     base = served["good"] if mode == "http" else served["good_file"]
     w = Watched(browser)
     w.page.goto(base + "table.html#" + "1.%252e%252e.7".replace("%", "%25"))
-    w.page.wait_for_selector("#proof[data-state=ok]")
+    w.page.wait_for_selector("#proof[data-state=consistent]")
     link = w.page.locator(".sheet a")
     assert link.get_attribute("href") == "https://example.org/s.jpg"
     assert link.get_attribute("rel") == "noopener noreferrer nofollow"
     w.page.goto(base + "table.html#" + "1.%252E%252E%2F%252E%252E%2Fetc.%252E%252E%2Fx")
-    w.page.wait_for_selector("#proof[data-state=ok]")
+    w.page.wait_for_selector("#proof[data-state=consistent]")
     assert "javascript:alert(4)" in w.page.inner_text(".sheet")
     assert w.page.locator(".sheet a").count() == 0
     w.page.goto(base + "table.html#" + "1.%252E%252E%2F%252E%252E%2Fetc.1")
@@ -157,7 +172,7 @@ def test_verify_page_over_http(browser, served, which):
     w.page.wait_for_selector("#status[data-state]", timeout=30000)
     state = w.page.get_attribute("#status", "data-state")
     if which == "good":
-        assert state == "ok", w.page.inner_text("#result")
+        assert state == "consistent", w.page.inner_text("#result")
     else:
         assert state == "failed"
         assert "tables/000001.json" in w.page.inner_text("#result")
@@ -173,7 +188,7 @@ def test_verify_page_from_disk_with_folder(browser, served, which):
     w.page.set_input_files("#folder", str(served[f"{which}_dir"]))
     w.page.wait_for_selector("#status[data-state]", timeout=30000)
     state = w.page.get_attribute("#status", "data-state")
-    assert state == ("ok" if which == "good" else "failed"), w.page.inner_text("#result")
+    assert state == ("consistent" if which == "good" else "failed"), w.page.inner_text("#result")
     w.check(f"verify-file-{which}")
 
 
@@ -185,3 +200,35 @@ def test_report_opens_cleanly(browser, served, mode):
     w.page.wait_for_load_state("load")
     assert w.page.locator("img[onerror]").count() == 0
     w.check(f"report-{mode}")
+
+
+def _anchor(page: object, value: str) -> None:
+    page.fill("#anchor", value)
+    page.dispatch_event("#anchor", "change")
+
+
+@pytest.mark.parametrize(("which", "anchor", "state"), [
+    ("good", "root", "ok"), ("good", "wrong", "failed"), ("good", "records_root", "failed"),
+    ("forged", "root", "failed"), ("signed", "fingerprint", "ok"), ("good", "fingerprint", "failed")])
+def test_verifier_asks_for_the_announced_root_or_key(browser, served, which, anchor, state):
+    """The verifier compares what the reader enters, never the site's own root: a consistently re-hashed
+    forgery is only 'consistent' until the announced root is entered, then it fails."""
+    value = "ab" * 32 if anchor == "wrong" else served[anchor]
+    w = Watched(browser)
+    w.page.goto(served[which] + "verify.html")
+    w.page.wait_for_selector("body[data-ready]")
+    w.page.click("#run")
+    w.page.wait_for_selector("#status[data-state]", timeout=30000)
+    assert w.page.get_attribute("#status", "data-state") == "consistent", w.page.inner_text("#result")
+    _anchor(w.page, value)
+    w.page.wait_for_selector(f"#status[data-state={state}]", timeout=30000)
+    if anchor == "records_root":
+        assert "records-only" in w.page.inner_text("#status")
+    w.check(f"verify-anchor-{which}-{anchor}")
+    # the table page asks too (and remembers the anchor the reader entered on this site)
+    w = Watched(browser)
+    w.page.goto(served[which] + "table.html#" + "2.a%2Fb.1")
+    w.page.wait_for_selector("#proof[data-state]")
+    _anchor(w.page, value)
+    w.page.wait_for_selector(f"#proof[data-state={state}]", timeout=30000)
+    w.check(f"table-anchor-{which}-{anchor}")

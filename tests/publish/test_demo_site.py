@@ -20,7 +20,7 @@ def test_demo_publishes_and_verifies(tmp_path):
     assert doc["records"] == 24532 + 21952
     # the canonical record bytes and the Merkle tree are a published format: this root was computed by the
     # per-record implementation before records went column-wise, and must not move
-    assert doc["root"] == "33fdd494e06f322037b25d022d1f44022e88d76a08ff033b67f3f786ae352db7"
+    assert doc["records_root"] == "33fdd494e06f322037b25d022d1f44022e88d76a08ff033b67f3f786ae352db7"
     res = verify(tmp_path / "site", record="1.1.13.10113042.1")
     assert res.ok and [p["record"].split(" ")[0] for p in res.proofs] == ["actas", "qr"]
     canonical = json.loads(res.proofs[0]["canonical"])

@@ -15,6 +15,7 @@ from tests.publish.conftest import EVIL_A, EVIL_B, EVIL_PLACE, EVIL_SOURCE
 from voteaudit.cli.publish import publish_command, verify_command
 from voteaudit.model import VoteauditError
 from voteaudit.publish import publish, verify
+from voteaudit.publish.manifest import OWN
 from voteaudit.publish.records import SourceHead, canonical_bytes
 from voteaudit.publish.writer import check_rel, js_literal, safe_name
 from voteaudit.store import open_store
@@ -29,13 +30,17 @@ def test_layout_and_manifest(evil_site):
     manifest = json.loads((site / "manifest.json").read_bytes())
     assert (site / "manifest.sha256").read_text() == \
         f"{hashlib.sha256((site / 'manifest.json').read_bytes()).hexdigest()}  manifest.json\n"
-    assert set(manifest["files"]) == files_of(site) - {"manifest.json", "manifest.sha256"}
+    assert set(manifest["files"]) == files_of(site) - set(OWN)
     for rel, meta in manifest["files"].items():
         assert hashlib.sha256((site / rel).read_bytes()).hexdigest() == meta["sha256"]
     for page in ("index.html", "table.html", "verify.html", "report.html", "root.json", "bulk/records.csv",
                  "bulk/records.parquet", "tables/000000.json", "tables/000000.js", "search/index.json"):
         assert page in manifest["files"], page
-    assert manifest["merkle"]["root"] == doc["root"] == json.loads((site / "root.json").read_bytes())["root"]
+    assert manifest["merkle"]["root"] == doc["records_root"] == json.loads((site / "root.json").read_bytes())["root"]
+    digest = hashlib.sha256((site / "manifest.json").read_bytes()).hexdigest()
+    pair = bytes.fromhex(doc["records_root"]) + bytes.fromhex(digest)
+    assert doc["root"] == hashlib.sha256(b"\x02" + pair).hexdigest()
+    assert json.loads((site / "release.json").read_bytes())["root"] == doc["root"]
     assert doc["records"] == 10 == len(manifest["records"])  # 5 + 4 tables, one conflict kept as 2 copies
     keys = {(s, u, c) for s, u, c, _ in manifest["records"]}
     assert (EVIL_SOURCE, "2.a/b.1", 1) in keys  # the differing copy is published too

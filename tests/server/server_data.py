@@ -59,3 +59,52 @@ def load_election(url: str, tmp: Path, extra: list[tuple] = ()) -> None:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A PNG of ``width`` x ``height`` black 1-bit pixels: a few KB that decode to width x height bytes or more."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" * (1 + (width + 7) // 8)          # filter byte + packed bits
+    z = zlib.compressobj(9)
+    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)   # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def start_server(code: str, port: int, log: Path, timeout: float = 120):  # -> subprocess.Popen
+    """Run ``python -c code`` (a server on 127.0.0.1:``port``) with its output in ``log``; wait for /api/health."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with log.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=fh, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start: " + log.read_text())
+
+
+def read_all(sock, timeout: float) -> bytes:
+    """Everything ``sock`` receives until it closes or is silent for ``timeout`` seconds."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return data

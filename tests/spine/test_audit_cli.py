@@ -51,6 +51,7 @@ def test_audit_confirms_correct_result(cli, tmp_path):
 
 def test_audit_with_overstated_winner_does_not_confirm(cli, tmp_path):
     assert cli("ingest", election(tmp_path), "--source", "auth", "--kind", "official", *FLAGS).exit_code == 0
+    assert cli("audit", "plan", "--source", "auth", "--method", "macro", "--risk-limit", "10").exit_code == 0
     drawn = cli("audit", "sample", "--source", "auth", "--method", "macro", "--seed", "271828", "--size", "20",
                 "--risk-limit", "10", json_out=True).doc["sample"]
     # the paper says the loser won every sampled table

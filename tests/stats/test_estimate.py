@@ -87,3 +87,21 @@ def test_interval_coverage(kind):
             tot += 1
     assert 0.92 <= hits_a / tot <= 0.975
     assert 0.915 <= hits_b / tot <= 0.975
+
+
+def test_statement_says_complete_count_and_names_the_source_kind():
+    from voteaudit.simulate import simulate
+    from voteaudit.stats.estimate import estimate_matrix
+
+    m = simulate(400, seed=3).matrix  # kind "official"
+    unknown = estimate_matrix(m, None, n_boot=0)
+    assert unknown.complete is None
+    assert unknown.statement.startswith("Complete count: no projection.") and "official results" in unknown.statement
+    assert "Projected" not in unknown.statement and "random sample" not in unknown.statement
+    full = estimate_matrix(m, Universe(tables=400), n_boot=0)
+    assert full.complete and full.statement.startswith("Complete count: no projection.")
+    assert "tally sheets" not in full.statement and full.to_dict()["complete_count"] is True
+    m.kind = "independent"
+    part = estimate_matrix(m, Universe(tables=800), n_boot=0)
+    assert not part.complete and part.statement.startswith("Projected from 400 of 800 tables (the independently")
+    assert "assuming" in part.statement

@@ -16,7 +16,8 @@ hand-counted; the table's average overstatement per ballot is
 
 and the draw's comparison-assorter value is B = (1 - w_p / u) / (2 - v / u), in [0, 2/(2 - v/u)],
 whose mean over ballots exceeds 1/2 iff the outcome is right. Each assertion's B values are tested
-with ALPHA (null mean t = 1/2, sampling with replacement) betting with SHANGRLA's fixed
+with ALPHA (null mean t = 1/2, sampling with replacement; without replacement, ``--without-replacement``,
+the finite-population ALPHA over the N ballots, SHANGRLA's default) betting with SHANGRLA's fixed
 ``optimal_comparison`` alternative eta = (1 - u_B(1 - p2))/(2 - 2u_B) + u_B(1 - p2) - 1/2 (p2 = 1e-4,
 the expected rate of B = 0, i.e. Arlo's two-vote overstatement rate); the contest's risk is the
 largest assertion P-value. An error-free draw has B = B0 = 1/(2 - v/u) and multiplies the martingale
@@ -56,8 +57,19 @@ def comparison_values(contest: Contest, reported: np.ndarray, audited: np.ndarra
     return np.clip(B, 0.0, 2.0 / (2.0 - v / u))
 
 
-def risks(contest: Contest, B: np.ndarray) -> np.ndarray:
-    """ALPHA P-value per assertion from the (n, J) or (reps, n, J) comparison values."""
+def estimator(N: float | None):
+    """(estimator, N) for alpha_mart: SHANGRLA's ``optimal_comparison`` bets a constant eta with or without
+    replacement (``NonnegMean.optimal_comparison`` returns a scalar); without (finite N) only the null
+    mean is adjusted for the draws made, m_i = (N/2 - S_i) / (N - i + 1)."""
+    return constant_mean, (math.inf if N is None else float(N))
+
+
+def risks(contest: Contest, B: np.ndarray, N: int | None = None) -> np.ndarray:
+    """ALPHA P-value per assertion from the (n, J) or (reps, n, J) comparison values.
+
+    ``N``: the number of ballots when they were drawn without replacement (SHANGRLA's finite-population
+    ALPHA: null mean m_i = (N/2 - S_i) / (N - i + 1)); None for draws with replacement."""
+    estim, NN = estimator(N)
     v, u = assorter_margins(contest)
     B = np.asarray(B, dtype=float)
     out = []
@@ -70,7 +82,7 @@ def risks(contest: Contest, B: np.ndarray) -> np.ndarray:
         if x.shape[-1] == 0:
             out.append(np.ones(x.shape[:-1]) if x.ndim == 2 else 1.0)
             continue
-        out.append(alpha_mart(x, t=0.5, u=uB, eta=optimal_comparison(uB, P2), estim=constant_mean)[0])
+        out.append(alpha_mart(x, t=0.5, u=uB, N=NN, eta=optimal_comparison(uB, P2), estim=estim)[0])
     return np.array(out, dtype=float)
 
 
@@ -85,14 +97,27 @@ def growth(contest: Contest) -> np.ndarray:
     return np.where(v > 0, g, 1.0)
 
 
-def sample_size(contest: Contest, alpha: float, n_cap: int) -> int:
-    """Draws needed if no table shows an error: max_j ceil(ln(1/alpha) / ln g_j), capped."""
+def sample_size(contest: Contest, alpha: float, n_cap: int, N: int | None = None) -> int:
+    """Draws needed if no table shows an error: max_j ceil(ln(1/alpha) / ln g_j), capped. Without
+    replacement (``N`` ballots) the error-free sequence B0, B0, ... is run through the finite-population
+    martingale instead (never more draws than with replacement)."""
     if not 0 < alpha < 1:
         raise ValueError(f"risk limit must be in (0, 1), got {alpha}")
     g = growth(contest)
     if g.size == 0 or np.any(g <= 1):
         return n_cap
-    return int(min(n_cap, max(math.ceil(math.log(1 / alpha) / math.log(gj)) for gj in g)))
+    need = [math.ceil(math.log(1 / alpha) / math.log(gj)) for gj in g]
+    if N is not None:
+        v, u = assorter_margins(contest)
+        for j, nj in enumerate(need):
+            b0 = 1.0 / (2.0 - v[j] / u[j])
+            uB = 2.0 * b0
+            x = np.full(min(nj, int(N)), b0)
+            hist = alpha_mart(x, t=0.5, u=uB, N=float(N), eta=optimal_comparison(uB, P2),
+                              estim=constant_mean)[1]
+            hit = np.flatnonzero(hist <= alpha)
+            need[j] = int(hit[0] + 1) if hit.size else nj
+    return int(min(n_cap, max(need)))
 
 
 def next_round_size(contest: Contest, alpha: float, p: np.ndarray, n_cap: int) -> int:

@@ -68,9 +68,12 @@ def risks(contest: Contest, sample: np.ndarray) -> np.ndarray:
 def asn(alpha: float, contest: Contest, sample: np.ndarray | None = None) -> int:
     """Average sample number still needed: the largest over the assertions (formula above).
 
-    Returns the number of ballots N for a tie, -1 when there is nothing to audit (a unanimous
-    landslide: every winner has all the ballots), and a non-positive number once the sample
-    already confirms (as Arlo does).
+    Returns the number of ballots N for a tie, and a non-positive number once the sample already
+    confirms (as Arlo does). A pair whose loser has no reported votes (p_l = 0) needs
+    ceil((ln(1/(alpha T)) + z_w/2) / (p_w z_w)) ballots; for a unanimous contest that is the
+    ceil(log2(1/alpha)) winner ballots that actually confirm (4 at 10 %), where Arlo reports 1
+    (``server/tests/audit_math/test_bravo.py``, test11). Once the sample holds a vote for a loser
+    reported with no votes, T = 0 for good: no sample can confirm, and N is returned.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"risk limit must be in (0, 1), got {alpha}")
@@ -80,15 +83,20 @@ def asn(alpha: float, contest: Contest, sample: np.ndarray | None = None) -> int
     worst = -math.inf
     for a, lt in zip(contest.assertions, logT, strict=True):
         s, pw, pl = _shares(contest, a)
-        if pw >= 1:
-            continue
-        if s <= a.f:
+        if s <= a.f or lt == -math.inf:
             return contest.ballots
         zw = math.log(s / a.f)
         zl = math.log((1 - s) / (1 - a.f)) if s < 1 else 0.0   # no votes against: p_l = 0
         n = math.ceil((math.log(1 / alpha) - lt + zw / 2) / (pw * zw + pl * zl))
         worst = max(worst, n)
     return -1 if worst == -math.inf else int(worst)
+
+
+def impossible(contest: Contest, sample: np.ndarray) -> list[str]:
+    """Labels of the assertions whose statistic is 0 for good: the sample holds a vote for a loser
+    whose reported share leaves no room for it (s = 1), so BRAVO can never confirm them."""
+    return [a.label for a, lt in zip(contest.assertions, log_statistics(contest, sample), strict=True)
+            if lt == -math.inf]
 
 
 def _sprt(alpha: float, p_w: float, p_r: float, sample_w: int,
@@ -103,8 +111,10 @@ def _sprt(alpha: float, p_w: float, p_r: float, sample_w: int,
 
 
 def sample_size_for_probability(alpha: float, p_w: float, p_r: float, sample_w: int, sample_r: int,
-                                p_completion: float) -> int:
-    """Ballots to draw for chance ``p_completion`` of confirming in this round (Arlo/Lindeman)."""
+                                p_completion: float, ballots: int | None = None) -> int:
+    """Ballots to draw for chance ``p_completion`` of confirming in this round (Arlo/Lindeman).
+
+    ``ballots`` caps the search (Arlo's ``total_ballots``), for pairs that practically never confirm."""
     _, p_w2, p_r2, plus, minus, threshold = _sprt(alpha, p_w, p_r, sample_w, sample_r)
     if threshold <= 0:
         return 0
@@ -115,7 +125,7 @@ def sample_size_for_probability(alpha: float, p_w: float, p_r: float, sample_w: 
     q_a, q_b, q_c = g**2, -(z**2 * d + 2 * f * g), f**2
     radical = math.sqrt(max(0.0, q_b**2 - 4 * q_a * q_c))
     size = math.floor((-q_b + radical) / (2 * q_a) if p_completion > 0.5 else (-q_b - radical) / (2 * q_a))
-    while True:
+    while ballots is None or size < ballots:
         x_c = float(stats.binom.ppf(1.0 - p_completion, size, p_w2))
         if x_c * plus + (size - x_c) * minus > threshold:
             break
@@ -138,6 +148,52 @@ def probability_one_round(alpha: float, p_w: float, p_r: float, sample_w: int, s
     return float(stats.norm.cdf(-z))
 
 
+def pair_shares(contest: Contest, a: Assertion) -> tuple[float, float]:
+    """(p_w, p_l) of assertion ``a`` as pair-equivalent shares for the planners: "share > f" maps onto
+    the pair with the same likelihood ratio, s' = (s/f) / (s/f + (1-s)/(1-f)), tested against 1/2."""
+    s, pw, pl = _shares(contest, a)
+    if a.f != 0.5:
+        tot = pw + pl
+        lo = 0.5 / a.f * s / (0.5 / a.f * s + 0.5 / (1 - a.f) * (1 - s))
+        pw, pl = lo * tot, (1 - lo) * tot
+    return pw, pl
+
+
+def _counts(contest: Contest, a: Assertion, sample: np.ndarray | None) -> tuple[int, int]:
+    if sample is None:
+        return 0, 0
+    sample = np.asarray(sample)
+    return int(sample[list(a.plus)].sum()), int(sample[list(a.minus)].sum())
+
+
+def _winner_ballots_needed(alpha: float, contest: Contest, a: Assertion, sample: np.ndarray | None) -> int:
+    """With no reported votes against (s = 1) each ballot for ``plus`` multiplies T by 1/f and nothing
+    lowers it: the number of such ballots still needed, ceil((ln(1/alpha) - ln T) / ln(1/f))."""
+    n_plus, _ = _counts(contest, a, sample)
+    return max(0, math.ceil(math.log(1 / alpha) / math.log(1 / a.f) - n_plus - 1e-12))
+
+
+def quantile_sizes(alpha: float, contest: Contest, quantiles: tuple[float, ...] = (0.7, 0.8, 0.9),
+                   sample: np.ndarray | None = None) -> dict[str, int]:
+    """Ballots for a chance q of confirming in this round: the largest over every assertion, as Arlo's
+    ``get_sample_size`` loops over all winner-loser pairs. A pair whose loser has no reported votes
+    (Arlo skips it) needs k more ballots for the winner: exactly k + NegBinom(k, p_w).ppf(q) draws.
+    Capped at the ballots cast."""
+    out: dict[str, int] = {}
+    for q in quantiles:
+        best = 0
+        for a in contest.assertions:
+            pw, pl = pair_shares(contest, a)
+            if pl <= 0:
+                k = _winner_ballots_needed(alpha, contest, a, sample)
+                n = 0 if k == 0 else k + int(stats.nbinom.ppf(q, k, pw))
+            else:
+                n = sample_size_for_probability(alpha, pw, pl, *_counts(contest, a, sample), q, contest.ballots)
+            best = max(best, n)
+        out[str(q)] = min(best, contest.ballots)
+    return out
+
+
 def binding(contest: Contest) -> int:
     """Index of the assertion with the smallest reported share excess (the hardest to confirm)."""
     best, arg = math.inf, 0
@@ -152,12 +208,18 @@ def binding(contest: Contest) -> int:
 def binding_shares(contest: Contest, sample: np.ndarray | None = None) -> tuple[float, float, int, int]:
     """(p_w, p_l, n_w, n_l) of the binding assertion, as pair-equivalent shares for the planners."""
     a = contest.assertions[binding(contest)]
-    s, pw, pl = _shares(contest, a)
-    if a.f != 0.5:  # map "share > f" onto an equivalent pair: same ratio s/(1-s) tested against 1/2
-        tot = pw + pl
-        lo = 0.5 / a.f * s / (0.5 / a.f * s + 0.5 / (1 - a.f) * (1 - s))
-        pw, pl = lo * tot, (1 - lo) * tot
-    if sample is None:
-        return pw, pl, 0, 0
-    sample = np.asarray(sample)
-    return pw, pl, int(sample[list(a.plus)].sum()), int(sample[list(a.minus)].sum())
+    return (*pair_shares(contest, a), *_counts(contest, a, sample))
+
+
+def prob_one_round(alpha: float, contest: Contest, n: int, sample: np.ndarray | None = None) -> float:
+    """Chance ``n`` more ballots confirm every assertion: the smallest over the assertions of Arlo's
+    ``expected_prob``; a pair with no reported votes against: P(Binomial(n, p_w) >= ballots needed)."""
+    p = 1.0
+    for a in contest.assertions:
+        pw, pl = pair_shares(contest, a)
+        if pl <= 0:
+            k = _winner_ballots_needed(alpha, contest, a, sample)
+            p = min(p, 1.0 if k == 0 else float(stats.binom.sf(k - 1, n, pw)))
+            continue
+        p = min(p, probability_one_round(alpha, pw, pl, *_counts(contest, a, sample), n))
+    return p

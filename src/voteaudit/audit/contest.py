@@ -56,6 +56,7 @@ class Contest:
     outcome: str                       # "plurality" | "threshold" | "runoff"
     assertions: list[Assertion] = field(default_factory=list)
     threshold: float | None = None
+    votes_allowed: int = 1             # vote-for-n: each ballot may hold up to n votes (one per candidate)
 
     @property
     def coef(self) -> np.ndarray:
@@ -88,19 +89,37 @@ class Contest:
         return [a.label for a in self.assertions]
 
 
+def min_ballots(votes: np.ndarray, ballots: np.ndarray, votes_allowed: int = 1) -> np.ndarray:
+    """Per table, the fewest ballots consistent with the reported votes: at least the ballots given, the
+    largest candidate's votes (one vote per candidate per ballot) and ceil(votes / n) for vote-for-n.
+    Vote-for-1 gives max(ballots, votes); a vote-for-n table may hold up to n x ballots votes."""
+    if votes_allowed < 1:
+        raise ValueError(f"votes allowed must be at least 1, got {votes_allowed}")
+    votes = np.asarray(votes, dtype=np.int64)
+    b = np.asarray(ballots, dtype=np.int64)
+    if votes.ndim != 2:
+        return np.maximum(b, votes.sum())
+    need = np.maximum(votes.max(axis=1, initial=0), -(-votes.sum(axis=1) // votes_allowed))
+    return np.maximum(b, need)
+
+
 def rank(totals: np.ndarray) -> np.ndarray:
     """Candidate indices by reported votes, descending; ties keep candidate order (stable)."""
     return np.argsort(-np.asarray(totals), kind="stable")
 
 
 def build_contest(votes: np.ndarray, candidates: list[str], ballots: np.ndarray | int, *,
-                  winners: int = 1, threshold: float | None = None) -> Contest:
+                  winners: int = 1, threshold: float | None = None, votes_allowed: int = 1) -> Contest:
     """Reported outcome and assertions from per-table reported votes (n x k) or totals (k,).
 
     ``ballots``: per-table ballots cast (n,) or the total. ``threshold``: share of valid votes a
     single winner needs to avoid a runoff (e.g. 0.5, or 0.4 in a 40 % rule); ``winners`` > 1 is a
-    multi-winner plurality contest (every winner beats every loser).
+    multi-winner plurality contest (every winner beats every loser). ``votes_allowed`` n > 1: a
+    vote-for-n contest (Arlo's ``votesAllowed``; plurality only, usually with ``winners`` = n).
     """
+    if votes_allowed < 1 or (votes_allowed > 1 and threshold is not None):
+        raise ValueError(f"votes allowed must be 1, or above 1 for a plurality contest without a threshold; "
+                         f"got {votes_allowed}")
     votes = np.asarray(votes)
     totals = votes.sum(axis=0) if votes.ndim == 2 else votes
     totals = np.asarray(totals, dtype=np.int64)
@@ -119,7 +138,7 @@ def build_contest(votes: np.ndarray, candidates: list[str], ballots: np.ndarray 
 
     if threshold is None:
         ws = order[:winners]
-        return Contest(list(candidates), totals, n_ballots, ws, "plurality", pairs(ws))
+        return Contest(list(candidates), totals, n_ballots, ws, "plurality", pairs(ws), votes_allowed=votes_allowed)
     if winners != 1:
         raise ValueError("threshold applies to single-winner contests")
     if not 0.0 < threshold < 1.0:

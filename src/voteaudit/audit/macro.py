@@ -6,7 +6,9 @@ simultaneously" (2008); PPEB sampling from Aslam, Popa & Rivest (2008). As in Vo
 (``votingworks/arlo``, ``server/audit_math/macro.py``), each contest is audited on its own, with the
 maximum over its assertions (winner–loser pairs, thresholds: see :mod:`.contest`).
 
-For table (batch) p with reported votes v_p, b_p ballots, and assertion j with coefficient vector c_j
+For table (batch) p with reported votes v_p, b_p ballots (at least what the votes imply: the largest
+candidate's votes, and ceil(votes / n) in a vote-for-n contest, :func:`.contest.min_ballots`), and
+assertion j with coefficient vector c_j
 (m_j(v) = c_j . v), reported margin M_j and smallest coefficient -f_j:
 
     u_p = max_j (m_j(v_p) + f_j b_p) / M_j          (pair: (v_wp - v_lp + b_p) / V_wl)
@@ -28,7 +30,7 @@ import math
 
 import numpy as np
 
-from .contest import Contest
+from .contest import Contest, min_ballots
 
 
 def _units(contest: Contest, votes: np.ndarray) -> np.ndarray:
@@ -42,7 +44,7 @@ def max_errors(contest: Contest, votes: np.ndarray, ballots: np.ndarray) -> np.n
     M = contest.margins
     if M.size == 0 or np.any(M <= 0):
         return np.full(votes.shape[0], np.inf)
-    b = np.maximum(np.asarray(ballots, dtype=float), votes.sum(axis=1))  # never fewer ballots than votes
+    b = min_ballots(votes, ballots, contest.votes_allowed).astype(float)   # never fewer than the votes imply
     u = (_units(contest, votes) + np.outer(b, contest.f)) / M
     return np.clip(u.max(axis=1), 0.0, None)
 

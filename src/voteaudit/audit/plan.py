@@ -22,12 +22,16 @@ from ..result import _clean
 from . import alpha as alpha_m
 from . import bravo as bravo_m
 from . import macro as macro_m
+from . import minerva as minerva_m
+from . import polling as polling_m
 from . import supersimple as ss_m
-from .contest import Contest, build_contest
+from .contest import Contest, build_contest, min_ballots
 from .martingale import constant_mean, optimal_comparison
 
-METHODS = ("macro", "supersimple", "alpha", "bravo")
-SAMPLING = {"macro": "ppeb", "supersimple": "ballots", "alpha": "ballots", "bravo": "ballots"}
+METHODS = ("macro", "supersimple", "alpha", "bravo", "minerva", "polling")
+SAMPLING = {"macro": "ppeb", "supersimple": "ballots", "alpha": "ballots", "bravo": "ballots", "minerva": "ballots",
+            "polling": "ballots"}
+POLLING = ("bravo", "minerva", "polling")   # ballot polling: draws and sizes count ballots, not tables
 PROBABILITIES = (0.7, 0.8, 0.9)
 
 
@@ -62,6 +66,25 @@ def check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"unknown audit method {method!r}; expected one of {', '.join(METHODS)}")
     return method
+
+
+VOTE_FOR_N = ("macro", "supersimple")   # methods whose bounds here are derived for vote-for-n
+
+
+def manifest(method: str, votes: np.ndarray, ballots: np.ndarray, votes_allowed: int = 1) -> np.ndarray:
+    """Ballots per table the audit uses (:func:`.contest.min_ballots`); vote-for-n only where derived."""
+    if votes_allowed != 1 and method not in VOTE_FOR_N:
+        raise ValueError(f"--votes-allowed {votes_allowed} is supported for {' and '.join(VOTE_FOR_N)}, not {method}")
+    return min_ballots(votes, ballots, votes_allowed)
+
+
+WITHOUT_REPLACEMENT = ("alpha", "polling")   # methods with a finite-population (without-replacement) test here
+
+
+def check_replacement(method: str, replacement: bool) -> None:
+    if not replacement and method not in WITHOUT_REPLACEMENT:
+        raise ValueError(f"--without-replacement is supported for {', '.join(WITHOUT_REPLACEMENT)}, not {method} "
+                         "(its test assumes draws with replacement)")
 
 
 def check_risk_limit(risk_limit: float) -> float:
@@ -112,16 +135,20 @@ def _simulated_risk(method: str, contest: Contest, votes: np.ndarray, ballots: n
 
 def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[str], ballots: np.ndarray, *,
          risk_limit: float, winners: int = 1, threshold: float | None = None, o1_rate: float = ss_m.O1,
-         o2_rate: float = ss_m.O2, reps: int = 400, seed: int = 20240728) -> AuditPlan:
+         o2_rate: float = ss_m.O2, reps: int = 400, seed: int = 20240728, votes_allowed: int = 1,
+         replacement: bool = True) -> AuditPlan:
     """Plan a first round (see the package docstring for the argument conventions)."""
     check_method(method)
+    check_replacement(method, replacement)
     alpha = check_risk_limit(risk_limit)
     votes = np.asarray(votes, dtype=np.int64)
     ballots = np.asarray(ballots, dtype=np.int64)
     n = int(votes.shape[0])
     if len(unit_ids) != n or ballots.shape[0] != n:
         raise ValueError("unit_ids, votes and ballots must have one row per table")
-    contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold)
+    ballots = manifest(method, votes, ballots, votes_allowed)
+    contest = build_contest(votes, candidates, ballots, winners=winners, threshold=threshold,
+                            votes_allowed=votes_allowed)
     mu = contest.diluted_margin
     assertions = [{"assertion": a.label, "diluted_margin": float(dm)}
                   for a, dm in zip(contest.assertions, contest.diluted_margins, strict=True)]
@@ -137,8 +164,20 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
         total_bound = 2 * ss_m.GAMMA / mu if mu > 0 else math.inf
         full = mu <= 0 or size >= n
     elif method == "alpha":
-        size = alpha_m.sample_size(contest, alpha, n)
+        size = alpha_m.sample_size(contest, alpha, n, None if replacement else contest.ballots)
         full = mu <= 0 or size >= n
+    elif method == "polling":
+        quant = polling_m.simulated_sizes(contest, alpha, replacement=replacement) if mu > 0 else {}
+        size = quant.get("0.5", contest.ballots)
+        full = mu <= 0 or size >= contest.ballots
+        notes = ("sample_size is the median draws ALPHA ballot polling needs (simulated from the reported "
+                 f"results, {'with' if replacement else 'without'} replacement), in ballots")
+    elif method == "minerva":
+        minerva_m.check_plurality(contest)
+        size = contest.ballots if mu <= 0 else minerva_m.first_round_sizes(alpha, contest, (0.9,))["0.9"]
+        full = mu <= 0 or size >= contest.ballots
+        notes = ("sample_size is Minerva's first round for a 90 % chance of stopping, in ballots; later rounds "
+                 f"draw int(first round x {minerva_m.MULTIPLE:g}^round) (Arlo's schedule)")
     else:
         size = bravo_m.asn(alpha, contest)
         size = contest.ballots if size < 0 and mu <= 0 else max(size, 1)
@@ -146,11 +185,15 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
         notes = "sample_size is BRAVO's average sample number (ASN), in ballots"
     prob: float | None = None
     sizes: dict[str, int | None] = {str(q): None for q in PROBABILITIES}
-    if not full and method == "bravo":
-        pw, pl, _, _ = bravo_m.binding_shares(contest)
-        prob = bravo_m.probability_one_round(alpha, pw, pl, 0, 0, size)
-        for q in PROBABILITIES:
-            sizes[str(q)] = min(bravo_m.sample_size_for_probability(alpha, pw, pl, 0, 0, q), contest.ballots)
+    if not full and method == "polling":
+        sizes = {**sizes, **{q: v for q, v in quant.items() if q != "0.5"}}
+        prob = 0.5
+    elif not full and method == "minerva":
+        sizes = {**sizes, **minerva_m.first_round_sizes(alpha, contest, PROBABILITIES)}
+        prob = minerva_m.prob_first_round(alpha, contest, size)
+    elif not full and method == "bravo":
+        prob = bravo_m.prob_one_round(alpha, contest, size)
+        sizes = {**sizes, **bravo_m.quantile_sizes(alpha, contest, PROBABILITIES)}
     elif not full:
         n_max = int(min(max(3 * size, size + 30), 6000))
         p = _simulated_risk(method, contest, votes, ballots, n_max, reps, o1_rate, o2_rate, seed)
@@ -162,7 +205,7 @@ def plan(method: str, unit_ids: np.ndarray, votes: np.ndarray, candidates: list[
         notes = (f"prob_one_round and sizes_for_probability simulated ({reps} replicates) with "
                  f"o1_rate={o1_rate:g}, o2_rate={o2_rate:g} per ballot")
     return AuditPlan(
-        method=method, risk_limit=alpha, sample_size=int(min(size, n if method != "bravo" else size)),
+        method=method, risk_limit=alpha, sample_size=int(min(size, n if method not in POLLING else size)),
         sampling=SAMPLING[method], n_units=n, ballots=contest.ballots, outcome=contest.outcome,
         winners=[contest.candidates[i] for i in contest.winners], diluted_margin=mu, assertions=assertions,
         prob_one_round=prob, sizes_for_probability=sizes, full_hand_count=bool(full),

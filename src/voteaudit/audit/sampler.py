@@ -36,6 +36,10 @@ order, or for PPEB MACRO's u_p per table, computed from the published table resu
 
 Only the drawn sample is hashed (one SHA-256 per draw), never every table, so drawing from 1,000,000
 tables costs a cumulative sum and ``size`` hashes.
+
+Without replacement (``--without-replacement``; uniform over ballots only): the tickets are read in the
+same order and a ballot already drawn is skipped, so the sample is the first ``size`` *distinct* ballot
+numbers r_i mod B (rounds: the next distinct ones). Rivest's sampler treats repeats the same way.
 """
 
 from __future__ import annotations
@@ -57,8 +61,8 @@ def tickets(seed: str, size: int, start: int = 0) -> list[int]:
     return [ticket(seed, i) for i in range(start + 1, start + size + 1)]
 
 
-def draw_ballots(seed: str, ballots: np.ndarray, size: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform draws of ballots with replacement: (table index, 1-based ballot number in its table)."""
+def _manifest(ballots: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cumulative ballots per table and their total (refusing negative counts and an empty manifest)."""
     b = np.asarray(ballots, dtype=np.int64)
     if np.any(b < 0):
         raise ValueError("ballot counts must be non-negative")
@@ -66,10 +70,39 @@ def draw_ballots(seed: str, ballots: np.ndarray, size: int, start: int = 0) -> t
     total = int(cum[-1]) if cum.size else 0
     if total <= 0:
         raise ValueError("no ballots to sample")
-    r = np.array([t % total for t in tickets(seed, size, start)], dtype=np.int64)
+    return cum, total
+
+
+def _locate(cum: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Table index and 1-based position in it of 0-based ballot numbers r."""
     idx = np.searchsorted(cum, r, side="right")
     before = np.where(idx > 0, cum[np.maximum(idx - 1, 0)], 0)
     return idx, r - before + 1
+
+
+def draw_ballots(seed: str, ballots: np.ndarray, size: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform draws of ballots with replacement: (table index, 1-based ballot number in its table)."""
+    cum, total = _manifest(ballots)
+    return _locate(cum, np.array([t % total for t in tickets(seed, size, start)], dtype=np.int64))
+
+
+def draw_ballots_distinct(seed: str, ballots: np.ndarray, size: int, start: int = 0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform draws without replacement: distinct ballots number start+1 .. start+size in ticket order
+    (repeats skipped), as (table index, 1-based ballot number in its table)."""
+    cum, total = _manifest(ballots)
+    if start + size > total:
+        raise ValueError(f"cannot draw {start + size} distinct ballots of {total}: count them all")
+    seen: set[int] = set()
+    order: list[int] = []
+    i = 0
+    while len(order) < start + size:
+        i += 1
+        r = ticket(seed, i) % total
+        if r not in seen:
+            seen.add(r)
+            order.append(r)
+    return _locate(cum, np.array(order[start:], dtype=np.int64))
 
 
 def draw_ppeb(seed: str, weights: np.ndarray, size: int, start: int = 0) -> np.ndarray:
@@ -85,10 +118,15 @@ def draw_ppeb(seed: str, weights: np.ndarray, size: int, start: int = 0) -> np.n
     return np.minimum(np.searchsorted(cum, x, side="right"), w.size - 1)
 
 
-def draw(kind: str, seed: str, weights: np.ndarray, size: int, start: int = 0) -> np.ndarray:
+def draw(kind: str, seed: str, weights: np.ndarray, size: int, start: int = 0,
+         replacement: bool = True) -> np.ndarray:
     """Table indices in draw order (repeats included) for ``kind`` in :data:`KINDS`."""
     if size < 0:
         raise ValueError("sample size must be non-negative")
+    if not replacement:
+        if kind != "ballots":
+            raise ValueError("sampling without replacement is of ballots (uniform), not PPEB")
+        return draw_ballots_distinct(seed, weights, size, start)[0]
     if kind == "ballots":
         return draw_ballots(seed, weights, size, start)[0]
     if kind == "ppeb":

@@ -49,7 +49,10 @@ def group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarra
 
     ones = np.ones(len(codes), dtype=values.dtype)
     grouping = sparse.csr_matrix((ones, (codes, np.arange(len(codes)))), shape=(n_groups, len(codes)))
-    return np.rint(grouping @ values).astype(np.int64)
+    out = np.asarray(grouping @ values)
+    # integer counts stay integer (exact: ingest bounds a cell at 10^9, so int64 sums cannot wrap);
+    # rounding through float64 would lose units above 2^53
+    return out.astype(np.int64) if out.dtype.kind in "iu" else np.rint(out).astype(np.int64)
 
 
 @dataclass

@@ -10,8 +10,9 @@ top; what a command needs (numpy, scipy, the store, the server stack) is importe
 
 from __future__ import annotations
 
-# isort: off  (commands are listed in the order their modules register them)
-from voteaudit.cli import analysis, cases, feeds, ingest, publish, pvt, report, server  # noqa: F401
+# Commands are listed in the order their modules register them.
+# isort: off
+from voteaudit.cli import ingest, analysis, indicators, pvt, report, publish, server, feeds, cases  # noqa: F401
 
 # isort: on
 from voteaudit.cli.app import app, main

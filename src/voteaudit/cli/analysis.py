@@ -164,17 +164,60 @@ def _level_name(store: Store, level: str | None) -> str | None:
     return level
 
 
+def _materiality_option(items: list[str] | None) -> dict[str, float]:
+    """--materiality TEST=VALUE (repeatable) as a mapping."""
+    found: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            found[name] = float(value) if sep else float("nan")
+        except ValueError:
+            found[name] = float("nan")
+        if not sep or not found[name] >= 0:
+            refuse(f"--materiality {item!r}: give TEST=VALUE with VALUE a number >= 0")
+    return found
+
+
+def forensics_rows(docs: list[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
+    """The terminal table of forensics results: area names, both p-values, effect, count of tables."""
+    per_area = any("area" in d for d in docs)
+    cols = ["test", "target"] + (["area"] if per_area else []) + ["statistic", "p-value"] \
+        + (["adjusted p"] if per_area else []) + ["effect (95 % CI)", "flagged", "tables singled out"]
+    rows: list[list[object]] = []
+    for d in docs:
+        p = "not tested" if not d["tested"] else "—" if d["p_value"] is None else f"{d['p_value']:.3g}"
+        stat = "—" if d["statistic"] is None else f"{d['statistic']:.4g}"
+        e = d.get("effect")
+        if e is None:
+            eff = "—"
+        else:
+            ci = "" if e["ci95"] is None else f" ({e['ci95'][0]:.3g} to {e['ci95'][1]:.3g})"
+            eff = f"{e['value']:.3g}{ci} {e['unit']}"
+        flag = "YES" if d["flagged"] else ("not material" if d.get("significant") else "no")
+        rows.append([d["test"], d["target"]] + ([d["area"]["name"] if "area" in d else ""] if per_area else [])
+                    + [stat, p] + (["—" if d.get("p_adjusted") is None else f"{d['p_adjusted']:.3g}"]
+                                   if per_area else [])
+                    + [eff, flag, f"{d['units_flagged_count']:,}"])
+    return cols, rows
+
+
 @app.command()
 @handle_errors
 def forensics(
     source: Annotated[str, typer.Option("--source", help="Source whose table results are tested.")],
     level: Annotated[str | None, typer.Option(
-        "--level", help="Run per area of this level (name or depth), with Holm correction across areas; "
+        "--level", help="Run per area of this level (name or depth), with a correction across areas; "
                         "default national.")] = None,
     test: Annotated[list[str] | None, typer.Option("--test", help="Run only these tests (repeat).")] = None,
     other: Annotated[str | None, typer.Option("--other", help="Second source for source_agreement.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte-Carlo nulls.")] = 0,
+    correction: Annotated[str | None, typer.Option(
+        "--correction", help="Across areas: holm (family-wise error) or bh (Benjamini-Hochberg false discovery "
+                             "rate); default bh for 20 areas or more, else holm.")] = None,
+    materiality: Annotated[list[str] | None, typer.Option(
+        "--materiality", help="TEST=VALUE: the smallest effect that is flagged (repeat); defaults in "
+                              "voteaudit.forensics.materiality.")] = None,
     contest: ContestOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
@@ -183,37 +226,41 @@ def forensics(
 
     Tests: second_digit, last_digit (digit tests), fingerprint (Klimek turnout x share), integer_percent
     and round_percentage (Kobak), spikes (Rozenas), turnout_share_correlation (Myagkov), dip (Hartigan),
-    outliers, source_agreement (with --other). Each result says what was tested, the statistic, the
-    p-value, whether it is flagged, the tables it singles out, and how (not) to read it.
-    A flag is a reason to look closer, not proof of fraud.
+    outliers, source_agreement (with --other), and the honest-counting calibrations
+    second_digit_calibrated, dip_calibrated, turnout_share_correlation_calibrated. Each result says what
+    was tested, the statistic and its own p-value, the effect size with its interval, whether it is
+    flagged (significant AND material), the tables it singles out, and how (not) to read it.
+    A flag is a reason to look closer, not proof of fraud. Results are computed once per store state
+    (`voteaudit report` reuses them).
     """
-    from voteaudit.forensics import TEST_IDS, run_battery
+    from voteaudit.cli.common import table
+    from voteaudit.forensics import TEST_IDS, headline
+    from voteaudit.results_cache import forensics_docs
 
     for t in test or []:
         if t not in TEST_IDS:
             refuse(f"unknown test {t!r} (tests: {', '.join(TEST_IDS)})")
+    if correction not in (None, "holm", "bh"):
+        refuse(f"--correction {correction!r}: choose holm or bh")
+    thresholds = _materiality_option(materiality)
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"loading {source}")
         m = store.matrix(source, contest)
         o = store.matrix(other, contest) if other else None
         lvl = _level_name(store, level)
+        names = store.labels(sorted(set(m.path[m.levels.index(lvl)].tolist()))) if lvl else {}
         step("running the battery")
-        results = run_battery(m, level=lvl, alpha=alpha, seed=seed, other=o, tests=test or None)
-    docs = [r.to_dict() for r in results]
-    from rich.table import Table
-
+        try:
+            docs = forensics_docs(store, m, level=lvl, alpha=alpha, seed=seed, other=o, tests=test or None,
+                                  correction=correction, materiality=thresholds, names=names)
+        except ValueError as exc:
+            refuse(str(exc))
     if as_json:
         emit(docs)
         return
-    table = Table(title=f"Forensics: {source}" + (f" by {lvl}" if lvl else " (national)"))
-    for col in ("test", "target", "level", "statistic", "p-value", "flagged", "tables flagged"):
-        table.add_column(col)
-    for d in docs:
-        p = "—" if d["p_value"] is None else f"{d['p_value']:.3g}"
-        stat = "—" if d["statistic"] is None else f"{d['statistic']:.4g}"
-        table.add_row(d["test"], d["target"], d["level"], stat, p, "YES" if d["flagged"] else "no",
-                      f"{len(d['units_flagged']):,}")
-    out.print(table)
+    cols, rows = forensics_rows(docs)
+    table(f"Forensics: {source}" + (f" by {lvl}" if lvl else " (national)"), cols, rows)
+    out.print(headline(docs, alpha)["text"])
 
 
 @app.command()
@@ -342,7 +389,8 @@ def conflicts(
         out.print(f"{item['unit']}: {len(item['copies'])} copies")
         for c in item["copies"]:
             p = c["provenance"]
-            out.print(f"  {p['file']} row {p['row']}: {c['votes']}")
+            votes = ", ".join(f"{name} {v:,}" for name, v in c["votes"].items())
+            out.print(f"  {Path(str(p['file'])).name} row {p['row']}: {votes}")
     if not items:
         out.print(f"No conflicting copies in {source}.")
 
@@ -363,10 +411,31 @@ def show_unit(
     if as_json:
         emit({"unit": unit_id, "records": records})
         return
-    for r in records:
-        out.print(f"{r['source']} ({r['kind']}): {r['votes']} registered={r['registered']} "
-                  f"flags={r['flags']} from {r['provenance']['file']} row {r['provenance']['row']}")
+    print_unit(unit_id, records)
 
+
+def print_unit(unit_id: str, records: list[dict[str, Any]]) -> None:
+    """One table as every source reports it: a column per copy, a row per count and candidate."""
+    from voteaudit.cli.common import table
+
+    heads = [f"{r['source']} ({r['kind']})" for r in records]
+    cands = list(dict.fromkeys(c for r in records for c in r["votes"]))
+    rows: list[list[object]] = []
+    for key in ("registered", "cast", "valid", "null", "blank"):
+        if any(r.get(key) is not None for r in records):
+            rows.append([key, *[_count(r.get(key)) for r in records]])
+    rows += [[c, *[_count(r["votes"].get(c)) for r in records]] for c in cands]
+    modes = list(dict.fromkeys(mode for r in records for mode in r.get("modes") or {}))
+    rows += [[f"{c} ({mode})", *[_count(((r.get("modes") or {}).get(mode) or {}).get(c)) for r in records]]
+             for mode in modes for c in cands]
+    rows.append(["flags", *[", ".join(r["flags"]) or "none" for r in records]])
+    rows.append(["from", *[f"{Path(str(r['provenance'].get('file', '?'))).name} row {r['provenance'].get('row', '?')}"
+                           for r in records]])
+    table(f"Table {unit_id}", ["", *heads], rows, right=set(range(1, len(heads) + 1)))
+
+
+def _count(value: object) -> str:
+    return "—" if value is None or (isinstance(value, int) and value < 0) else f"{value:,}"
 
 
 

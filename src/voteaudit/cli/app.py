@@ -6,14 +6,7 @@ from typing import Any
 
 import click
 import typer
-
-app = typer.Typer(
-    help="Check announced election results against precinct-level evidence.\n\n"
-         "Typical session: `voteaudit ingest` each source's table-level results, `voteaudit announce` the "
-         "authority's bulletins, then `voteaudit compare`, `estimate`, `forensics` and `report`. "
-         "`voteaudit demo --out DIR` runs it all on Venezuela 2024.",
-    no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
-)
+import typer.core
 
 
 def _metavar(param: Any) -> str:
@@ -45,6 +38,23 @@ def _label(cmd: click.Command) -> click.Command:
     return cmd
 
 
+class LabelledGroup(typer.core.TyperGroup):
+    """The top-level group: before running, gives every parameter of the tree a placeholder for people."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _label(self)
+        return super().main(*args, **kwargs)
+
+
+app = typer.Typer(
+    help="Check announced election results against precinct-level evidence.\n\n"
+         "Typical session: `voteaudit ingest` each source's table-level results, `voteaudit announce` the "
+         "authority's bulletins, then `voteaudit compare`, `estimate`, `forensics` and `report`. "
+         "`voteaudit demo --out DIR` runs it all on Venezuela 2024.",
+    no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False, cls=LabelledGroup,
+)
+
+
 def main(*args: Any, **kwargs: Any) -> Any:
-    """The console entry point: the Click command built from :data:`app`, with readable placeholders."""
-    return _label(typer.main.get_command(app))(*args, **kwargs)
+    """The console entry point."""
+    return app(*args, **kwargs)

@@ -29,17 +29,28 @@ if TYPE_CHECKING:
 DEFAULT_DB = "voteaudit.duckdb"
 KindName = Literal["official", "independent", "observer", "audit"]  # voteaudit.model.Kind, without numpy
 
-err = Console(stderr=True, markup=False, highlight=False)
-out = Console(markup=False, highlight=False)
+
+
+class SafeConsole(Console):
+    """A Rich console for user data: no markup, no highlighting, control characters shown escaped."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, highlight=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # every str printed or put in a table passes here
+        return super().render_str(safe(text), **kwargs)
+
+
+err = SafeConsole(stderr=True)
+out = SafeConsole()
 
 DbOpt = Annotated[str, typer.Option("--db", help="Store: a DuckDB file path, or a postgresql:// URL "
                                                  "(env VOTEAUDIT_DB).", envvar="VOTEAUDIT_DB", show_envvar=False,
                                     metavar="PATH|URL")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
 ContestOpt = Annotated[str | None, typer.Option(
-    "--contest", help="The contest to analyse (default: the store's only one; `voteaudit contests` lists them).")]
-ContestOpt = Annotated[str | None, typer.Option("--contest", metavar="NAME",
-                                                help="Contest to analyse (default: the store's only contest).")]
+    "--contest", metavar="NAME",
+    help="The contest to analyse (default: the store's only one; `voteaudit contests` lists them).")]
 
 # Optional extras: the top-level module a missing import names -> the extra that installs it.
 EXTRAS = {"cv2": "scan", "zxingcpp": "scan", "PIL": "scan", "segno": "scan", "pypdfium2": "scan",
@@ -55,8 +66,8 @@ def safe(text: object) -> str:
 
 
 def say(*parts: object) -> None:
-    """Print a line for people on stdout (user data escaped)."""
-    out.print(safe(" ".join(str(p) for p in parts)), soft_wrap=True)
+    """Print a line for people on stdout (control characters shown escaped, as everywhere on ``out``)."""
+    out.print(" ".join(str(p) for p in parts), soft_wrap=True)
 
 
 def emit(doc: Any) -> None:
@@ -65,7 +76,7 @@ def emit(doc: Any) -> None:
 
 
 def fail(message: str) -> None:
-    err.print(Text.assemble(("error: ", "bold red"), safe(message)), highlight=False, soft_wrap=True)
+    err.print(Text.assemble(("error: ", "bold red"), safe(message)), soft_wrap=True)
 
 
 def refuse(message: str) -> NoReturn:
@@ -115,7 +126,7 @@ def progress(quiet: bool) -> Iterator[Callable[[str], None]]:
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
                   transient=True, disable=quiet or not err.is_terminal) as bar:
         task = bar.add_task("starting")
-        yield lambda text: bar.update(task, description=safe(text))
+        yield lambda text: bar.update(task, description=text)
 
 
 def is_server_url(db: str) -> bool:
@@ -141,12 +152,12 @@ def store_at(db: str, *, read_only: bool = False) -> Iterator[Store]:
 
 
 def table(title: str, columns: list[str], rows: list[list[object]], *, right: set[int] | None = None) -> None:
-    """Print a Rich table of plain values (user data escaped)."""
+    """Print a Rich table of plain values."""
     from rich.table import Table
 
-    tab = Table(title=safe(title))
+    tab = Table(title=title)
     for i, col in enumerate(columns):
-        tab.add_column(safe(col), justify="right" if right and i in right else "left")
+        tab.add_column(col, justify="right" if right and i in right else "left")
     for row in rows:
-        tab.add_row(*[safe("—" if v is None else v) for v in row])
+        tab.add_row(*["—" if v is None else str(v) for v in row])
     out.print(tab)

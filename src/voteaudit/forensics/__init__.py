@@ -4,6 +4,6 @@ Pure functions over the arrays of a :class:`~voteaudit.model.SourceMatrix`; ever
 :class:`~voteaudit.result.TestResult` objects. Entry point: :func:`run_battery`.
 """
 
-from voteaudit.forensics.registry import TEST_IDS, TESTS, run_battery
+from voteaudit.forensics.registry import CALIBRATED, TEST_IDS, TESTS, headline, run_battery
 
-__all__ = ["TEST_IDS", "TESTS", "run_battery"]
+__all__ = ["CALIBRATED", "TEST_IDS", "TESTS", "headline", "run_battery"]

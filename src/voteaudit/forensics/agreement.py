@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from voteaudit.forensics.inputs import MAX_LISTED_UNITS
+from voteaudit.forensics.materiality import effect
 from voteaudit.model import SourceMatrix
 from voteaudit.result import TestResult
 
@@ -41,11 +42,15 @@ def source_agreement(matrix: SourceMatrix, other: SourceMatrix, *, alpha: float 
     differ = (d != 0).any(axis=1)
     share_agree = float(1 - differ.mean()) if n else float("nan")
     overall = TestResult("source_agreement", "all candidates", level, share_agree, None,
-                         bool(differ.any()), n=n, alpha=alpha, reference=REF_AGREE)
+                         bool(differ.any()), n=n, alpha=alpha, reference=REF_AGREE, p_value_method="none")
     order = np.argsort(-np.abs(d).sum(axis=1), kind="stable")
     listed_idx = order[differ[order]][:MAX_LISTED_UNITS]
     overall.units_flagged = ids[listed_idx].tolist()
-    overall.effect_size = float(np.abs(d).sum() / max(np.abs(vb[ok]).sum(), 1))
+    overall.units_flagged_total = int(differ.sum())
+    total_votes = max(int(np.abs(vb[ok]).sum()), 1)
+    overall.set_effect("votes that differ between the sources", float(np.abs(d).sum() / total_votes), None,
+                       "share of votes", threshold=0.0, sided="upper")
+    overall.effect["material"] = bool(differ.any())
     overall.details = {
         "common_units": int(common.size), "compared_units": n, "units_differ": int(differ.sum()),
         "only_in_matrix": int(matrix.n_units - common.size),
@@ -64,16 +69,20 @@ def source_agreement(matrix: SourceMatrix, other: SourceMatrix, *, alpha: float 
     for j, c in enumerate(cands):
         up, down = int((d[:, j] > 0).sum()), int((d[:, j] < 0).sum())
         p = float(stats.binomtest(up, up + down, 0.5).pvalue) if up + down else 1.0
-        r = TestResult("source_agreement", c, level, float(d[:, j].sum()), p, p < alpha, n=n,
-                       alpha=alpha, reference=REF_AGREE)
-        r.effect_size = float(d[:, j].sum() / max(vb[ok][:, j].sum(), 1))
-        r.details = {"tables_higher_in_matrix": up, "tables_lower_in_matrix": down}
-        r.interpretation = (
+        r = TestResult("source_agreement", c, level, float(d[:, j].sum()), p, False, n=n,
+                       alpha=alpha, reference=REF_AGREE, p_value_method="binomial_two_sided")
+        r.details = {"tables_higher_in_matrix": up, "tables_lower_in_matrix": down, "up": up,
+                     "trials": up + down, "null": "sign test: a table is as likely higher as lower"}
+        tot = max(int(vb[ok][:, j].sum()), 1)
+        net, half = float(d[:, j].sum()), 1.96 * float(np.sqrt((d[:, j].astype(float) ** 2).sum()))
+        effect(r, net / tot, ((net - half) / tot, (net + half) / tot), count=net)
+        r.describe = lambda r, c=c, j=j, up=up, down=down, p=p, d=d: (
             f"{c}: {matrix.source} gives {int(d[:, j].sum()):+d} votes vs {other.source} over the common "
             f"tables ({up} tables higher, {down} lower; sign test p = {p:.3g})."
             + (" The differences lean one way, which random transcription errors would not do."
                if r.flagged else "")
         )
+        r.interpretation = r.describe(r)
         r.caveats = overall.caveats
         out.append(r)
     return out

@@ -7,14 +7,18 @@ Cambridge University Press, ch. 2. For each candidate j, least squares over unit
 
 Without fraud every slope lies in [0, 1] (a candidate gains between none and all of the extra voters);
 a slope above 1 (typically the winner's) or below 0 (typically opponents') means extra turnout came with
-votes taken from others - the pattern of ballot stuffing or vote transfers. ``statistic`` is b_j, and
-the textbook one-sided test against the nearer bound of [0, 1] (cluster-robust by area, else HC0 standard
-errors; p = 1 inside the interval) is kept in ``details["p_outside_0_1"]``.
+votes taken from others - the pattern of ballot stuffing or vote transfers.
 
-p-value (departure, documented). "Outside [0, 1]" is a composite null whose size is alpha only at the
-boundary: honest elections have slopes well inside it (near the candidate's share), so that test almost
-never fires and has little power. ``p_value``/``flagged`` instead ask "is b_j unusual for honest counting
-noise, given the tables' turnout?", with the honest-noise model of :mod:`voteaudit.forensics.honest`
+``turnout_share_correlation`` is the test as published: ``statistic`` b_j, ``p_value`` the one-sided test
+against the nearer bound of [0, 1] (cluster-robust by area with a t reference on G - 1 df, else HC0
+standard errors and a normal one; p = 1 inside the interval); effect: the slope's distance outside [0, 1].
+
+``turnout_share_correlation_calibrated`` is a separate test. "Outside [0, 1]" is a composite null whose
+size is alpha only at the boundary: honest elections have slopes well inside it (near the candidate's
+share), so that test almost never fires and has little power. The calibrated test asks "is b_j unusual
+for honest counting noise, given the tables' turnout?" (``statistic`` b_j, ``p_value`` from
+z = (b_j - expected) / sd; effect: b_j - expected, in slope units, with the robust-se interval), with the
+honest-noise model of :mod:`voteaudit.forensics.honest`
 fitted to candidate j's votes x_i out of valid votes n_i grouped by parent area (area mean share p_g,
 logit-normal table spread tau by the method of moments, binomial counting), turnout held fixed. Under
 that model each table's expected share is its area's, so with c_i = (t_i - mean t) / (R_i S_tt)
@@ -44,6 +48,7 @@ from scipy import stats
 
 from voteaudit.forensics.honest import honest_model
 from voteaudit.forensics.inputs import Counts
+from voteaudit.forensics.materiality import effect
 from voteaudit.result import TestResult
 
 REF_MYAGKOV = ("Myagkov, M., Ordeshook, P. C. & Shakin, D. (2009) The Forensics of Election Fraud: "
@@ -115,62 +120,104 @@ def honest_slope_excess(turnout: np.ndarray, registered: np.ndarray, x: np.ndarr
             "expected_slope": float((c * xf).sum()) - excess, "tau_logit": model.tau}
 
 
-def run_turnout_share(c: Counts, *, alpha: float, seed: int, level: str) -> list[TestResult]:
-    clusters = c.cluster
+def _fits(c: Counts):
     b, reg, ok = c.turnout_counts()
-    ok = ok & c.votes_ok() & (reg > 0) & (c.valid > 0)
-    res_list: list[TestResult] = []
-    n = int(ok.sum())
-    if n < 30:
-        return [TestResult("turnout_share_correlation", name, level, float("nan"), None, False, n=n,
-                           alpha=alpha, reference=REF_MYAGKOV,
-                           interpretation=f"Not tested: only {n} usable tables.")
-                for name in c.candidates]
+    ok = ok & c.votes_ok() & (c.valid > 0)
     t = b[ok] / reg[ok]
     y = c.votes[ok] / reg[ok][:, None]
     sh = c.votes[ok] / c.valid[ok][:, None]
-    fits = slope_tests(t, y, sh, None if clusters is None else clusters[ok])
-    groups = None if c.parent is None else c.parent[ok]
-    for j, (name, f) in enumerate(zip(c.candidates, fits, strict=True)):
-        h = honest_slope_excess(t, reg[ok], c.votes[ok, j], c.valid[ok], groups)
-        leader = j == c.leader
-        if np.isfinite(h["z"]):
-            p = float(stats.norm.sf(h["z"]) if leader else stats.norm.cdf(h["z"]))
-        else:
-            p = None
-        res = TestResult("turnout_share_correlation", name, level, f["slope"], p,
-                         p is not None and p < alpha, n=n, alpha=alpha, reference=REF_MYAGKOV)
-        res.effect_size = h["excess"]
-        res.details = {"slope_honest_expected": h["expected_slope"], "slope_excess": h["excess"],
-                       "slope_null_sd": h["sd"], "z": h["z"], "tail": "upper" if leader else "lower",
-                       "null": "honest counting noise (share independent of turnout within each area)",
-                       "tau_logit": h["tau_logit"],
-                       "slope_se": f["se"], "z_outside_0_1": f["z"], "p_outside_0_1": f["p_value"],
-                       "slope_outside_0_1": bool(f["slope"] > 1 or f["slope"] < 0),
-                       "pearson_r_turnout_share": f["r"],
-                       "efk_correlation_flag": bool(abs(f["r"]) > 0.4), "leader": leader,
-                       "clustered_by": None if clusters is None else f"{int(clusters.max()) + 1} areas"}
-        bounds = ("outside the 0-1 range an honest election produces" if res.details["slope_outside_0_1"]
-                  else "within the 0-1 range")
-        if p is None:
-            res.interpretation = f"{name}: not tested (no spread in turnout or no usable counts)."
-        elif res.flagged:
-            how = ("rise with turnout faster" if leader else "fall with turnout more")
-            res.interpretation = (
-                f"{name}: votes per registered voter {how} than honest counting noise allows within each "
-                f"area (slope {f['slope']:.2f} vs {h['expected_slope']:.2f} expected, p = {p:.3g}; {bounds}). "
-                "This pattern fits ballot stuffing or votes moved between candidates where turnout is high."
-            )
-        else:
-            res.interpretation = (
-                f"{name}: slope of votes per registered voter on turnout is {f['slope']:.2f}, consistent "
-                f"with honest counting noise ({h['expected_slope']:.2f} expected, p = {p:.3g}; {bounds}; "
-                f"turnout/share correlation r = {f['r']:.2f})."
-            )
-        res.caveats = (
-            "Ecological regression: the null holds each area's share fixed, so places that vote differently "
-            "and turn out differently inside one area (urban/rural, ethnic) give slopes away from the honest "
-            "expectation without fraud, and stuffing spread evenly can leave the slope unchanged."
+    clusters = None if c.cluster is None else c.cluster[ok]
+    return ok, t, reg[ok], clusters, (slope_tests(t, y, sh, clusters) if ok.sum() >= 30 else None)
+
+
+_FILTER = {"filter": "registered > 0, 0 <= ballots <= registered, all candidate counts reported, valid > 0 "
+                     "(100 % turnout kept)",
+           "denominators": "votes / registered regressed on ballots / registered"}
+_CAVEAT = ("Ecological regression: places that vote differently and turn out differently (urban/rural, "
+           "ethnic) give slopes away from the honest expectation without fraud, and stuffing spread evenly can "
+           "leave the slope unchanged.")
+
+
+def run_turnout_share(c: Counts, *, alpha: float, seed: int, level: str) -> list[TestResult]:
+    """Myagkov et al. as published: is each slope outside [0, 1]? (one-sided test against the nearer bound)."""
+    ok, t, reg, clusters, fits = _fits(c)
+    n = int(ok.sum())
+    out = []
+    for j, name in enumerate(c.candidates):
+        res = TestResult("turnout_share_correlation", name, level, float("nan"), None, False, n=n, alpha=alpha,
+                         reference=REF_MYAGKOV, p_value_method="one_sided_bound")
+        res.details = {**_FILTER, "null": "slope on the nearer bound of [0, 1]"}
+        if fits is None:
+            out.append(res.not_tested(f"only {n} usable tables."))
+            continue
+        f = fits[j]
+        res.statistic = f["slope"]
+        df = None if clusters is None else max(int(clusters.max()), 1)
+        res.details.update({"slope_se": f["se"], "z_outside_0_1": f["z"], "df": df,
+                            "pearson_r_turnout_share": f["r"], "efk_correlation_flag": bool(abs(f["r"]) > 0.4),
+                            "clustered_by": None if clusters is None else f"{int(clusters.max()) + 1} areas"})
+        if not (np.isfinite(f["se"]) and f["se"] > 1e-9):
+            out.append(res.not_tested("no spread in turnout or in the residuals (zero-variance slope)."))
+            continue
+        res.p_value = f["p_value"]
+        dist = max(f["slope"] - 1, -f["slope"], 0.0)
+        effect(res, dist, (max(dist - 1.96 * f["se"], 0.0), dist + 1.96 * f["se"]))
+        inside = 0 <= f["slope"] <= 1
+        res.describe = lambda res, name=name, f=f, inside=inside, dist=dist: (
+            f"{name}: slope of votes per registered voter on turnout {f['slope']:.3f} (se {f['se']:.3f}), "
+            + ("inside the 0-1 range an honest election produces (p = 1)." if inside else
+               f"outside the 0-1 range by {dist:.3f} (p = {res.p_value:.3g})"
+               + ("; this pattern fits ballot stuffing or votes moved between candidates." if res.flagged else
+                  "; below the materiality threshold." if res.significant else "; not significantly."))
         )
-        res_list.append(res)
-    return res_list
+        res.interpretation = res.describe(res)
+        res.caveats = _CAVEAT
+        out.append(res)
+    return out
+
+
+def run_turnout_share_calibrated(c: Counts, *, alpha: float, seed: int, level: str) -> list[TestResult]:
+    """Each slope against its honest-counting-noise expectation (one-sided in the fraud direction)."""
+    ok, t, reg, clusters, fits = _fits(c)
+    n = int(ok.sum())
+    groups = None if c.parent is None else c.parent[ok]
+    out = []
+    for j, name in enumerate(c.candidates):
+        leader = j == c.leader
+        res = TestResult("turnout_share_correlation_calibrated", name, level, float("nan"), None, False, n=n,
+                         alpha=alpha, reference=REF_MYAGKOV,
+                         p_value_method="normal_upper" if leader else "normal_lower")
+        res.details = {**_FILTER, "null": "honest counting noise (share independent of turnout within each area)",
+                       "tail": "upper" if leader else "lower", "leader": leader}
+        if fits is None:
+            out.append(res.not_tested(f"only {n} usable tables."))
+            continue
+        f = fits[j]
+        h = honest_slope_excess(t, reg, c.votes[ok, j], c.valid[ok], groups)
+        res.statistic = f["slope"]
+        res.details.update({"null_mean": h["expected_slope"], "null_sd": h["sd"], "z": h["z"],
+                            "tau_logit": h["tau_logit"], "slope_se": f["se"]})
+        scale = max(abs(h["expected_slope"]), abs(f["slope"]), 1.0)
+        if not (np.isfinite(h["sd"]) and h["sd"] > 1e-8 * scale and np.isfinite(f["se"])):
+            out.append(res.not_tested(
+                f"the honest-noise null of {name}'s slope has (near) zero variance (sd {h['sd']:.2g}): "
+                "no spread to test against."))
+            continue
+        z = h["z"]
+        res.p_value = float(stats.norm.sf(z) if leader else stats.norm.cdf(z))
+        ex = h["excess"]
+        effect(res, ex, (ex - 1.96 * f["se"], ex + 1.96 * f["se"]), sided="upper" if leader else "lower")
+        how = "rise with turnout faster" if leader else "fall with turnout more"
+        res.describe = lambda res, name=name, f=f, h=h, ex=ex, how=how: (
+            f"{name}: slope {f['slope']:.3f} vs {h['expected_slope']:.3f} expected under honest counting noise "
+            f"(difference {ex:+.3f}, 95 % CI {res.effect['ci95'][0]:+.3f} to {res.effect['ci95'][1]:+.3f}; "
+            f"p = {res.p_value:.3g}). "
+            + (f"Votes per registered voter {how} than honest noise allows, by a material margin: this pattern "
+               "fits ballot stuffing or votes moved between candidates where turnout is high." if res.flagged
+               else "Significant, but the slope difference is below the materiality threshold." if res.significant
+               else "Consistent with honest counting noise.")
+        )
+        res.interpretation = res.describe(res)
+        res.caveats = _CAVEAT
+        out.append(res)
+    return out

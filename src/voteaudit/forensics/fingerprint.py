@@ -21,7 +21,8 @@ Fit: the histogram expected under (f_i, f_e, theta, alpha) is built from one sim
 uniform u_j, so every grid point reuses the same draws); (f_i, f_e) on a 0.005 grid (f_i <= 0.6,
 f_e <= 0.2) and (theta, alpha) on a small grid are chosen by least squares between observed and
 expected histograms (the authors' criterion). Uncertainty: multinomial bootstrap of the observed
-histogram. Test statistic: f_e, the extreme-fraud share (the part the fit identifies robustly: f_i also
+histogram (200 replicates; 95 % percentile intervals). Test statistic: f_e, the extreme-fraud share (the
+part the fit identifies robustly: f_i also
 absorbs any departure of a clean election from two truncated normals, e.g. a mixture of regions, so it
 is reported but not tested). The fraud-free model's misfit (residual sum of squares relative to the
 data's) is reported too.
@@ -33,11 +34,12 @@ simulations p was 1 in 95 % of elections and < 0.025 in the other 5 %: right at 
 accident). With the counts given, the null here is honest counting noise
 (:mod:`voteaudit.forensics.honest`, as for the dip test): every table's ballots (out of registered) and
 leader votes (out of valid) are redrawn from its area's mean, a robustly estimated logit-normal table
-spread and binomial counting, B0 = ``null_boot`` times; each redraw's histogram is fitted exactly like the
-observed one (same clean model and grid) and f_e* recorded. f_e has an atom at 0, so ties are broken at
-random: p = (#{f_e* > f_e} + U (#{f_e* = f_e} + 1)) / (B0 + 1), U ~ U(0, 1] (exactly uniform under the
-null), except p = 1 when f_e = 0 (no extreme fraud fitted: nothing to flag; this only makes the test
-conservative at that atom). Without counts the truncated-normal bootstrap is used.
+spread and binomial counting; each redraw's histogram is fitted exactly like the observed one (same
+clean model and grid) and f_e* recorded, in batches until 10 redraws reach f_e or the cap is hit (Besag &
+Clifford 1991 sequential p-value: h / L when stopped after L redraws, else (1 + #{f_e* >= f_e}) / (B + 1);
+ties with the grid value count as reaching it, which is conservative). p = 1 when f_e = 0 (no extreme
+fraud fitted: nothing to flag). Without counts the truncated-normal bootstrap is used. Effect: f_e (a
+share of tables) with its bootstrap interval; flagged only when material.
 
 Measured consequence: on clean simulations of 1,000-2,000 tables f_e = 0 in ~97 % of elections, and where
 it is not, the area structure that produced it gives the same f_e in most honest redraws (82-97 % of
@@ -56,6 +58,8 @@ from scipy import stats
 
 from voteaudit.forensics.honest import honest_model
 from voteaudit.forensics.inputs import Counts, listed
+from voteaudit.forensics.materiality import effect
+from voteaudit.forensics.montecarlo import sequential_p
 from voteaudit.result import TestResult
 
 REF_KLIMEK = ("Klimek, P., Yegorov, Y., Hanel, R. & Thurner, S. (2012) Statistical detection of "
@@ -65,6 +69,8 @@ ALPHAS = (1.0, 2.0, 3.0)
 GRID_STEP = 0.005
 FI_MAX, FE_MAX = 0.6, 0.2
 EXTREME_SIGMA = 0.075
+#: Fewer usable tables than this: not tested (about 5 tables per histogram cell; below it f_e is noise).
+MIN_TABLES = 2000
 
 
 def _centre_and_low_sd(x: np.ndarray) -> tuple[float, float]:
@@ -101,17 +107,23 @@ def _fraud(a, v, x, alpha):
     return np.clip(a2, 0, 1), np.clip(v2, 0, 1)
 
 
-def fingerprint_fit(turnout: np.ndarray, share: np.ndarray, *, bins: int = 20, sample: int = 40_000,
-                    boot: int = 20, null_boot: int = 39, seed: int = 0,
+def fingerprint_fit(turnout: np.ndarray, share: np.ndarray, *, bins: int = 20, sample: int | None = None,
+                    boot: int = 200, null_boot: int = 10, max_null: int | None = None, seed: int = 0,
                     null_draws: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]] | None = None
                     ) -> dict:
-    """Fit (f_i, f_e, theta, alpha) to the turnout/share histogram; bootstrap SEs and null p-value.
+    """Fit (f_i, f_e, theta, alpha) to the turnout/share histogram; bootstrap intervals and null p-value.
 
-    ``null_draws(rng)`` returns one (turnout, share) redraw under the null (honest counting noise); without
-    it the null histograms are multinomial draws from the fitted truncated normals."""
+    ``boot`` multinomial bootstrap replicates of the histogram give the 95 % percentile intervals
+    (reported only from 100 replicates on; fewer say "unavailable"). ``null_draws(rng)`` returns one
+    (turnout, share) redraw under the null (honest counting noise); without it the null histograms are
+    multinomial draws from the fitted truncated normals. The null is drawn only when f_e > 0, in batches
+    from ``null_boot`` redraws until 10 reach f_e or ``max_null`` are drawn (Besag & Clifford sequential
+    p-value; 999 for large inputs, 1999 up to 5,000 tables: small enough for many-area adjustment).
+    The model sample for the predicted histograms is 10 n units (10,000 to 40,000), unless ``sample``."""
     rng = np.random.default_rng(seed)
     turnout, share = np.asarray(turnout, float), np.asarray(share, float)
     n = turnout.size
+    sample = int(np.clip(10 * n, 10_000, 40_000)) if sample is None else int(sample)
     a0, sa = _centre_and_low_sd(turnout)
     v0, sv = _centre_and_low_sd(share)
     a = _truncnorm(rng, a0, sa, sample)
@@ -127,18 +139,8 @@ def fingerprint_fit(turnout: np.ndarray, share: np.ndarray, *, bins: int = 20, s
     fe_idx = np.tile(np.arange(ie_n), ia_n)
     hi_idx = fi_idx + fe_idx
     valid_grid = hi_idx <= nblocks
-
-    observed = _hist(turnout, share, bins)
-    p_clean = (clean_c[nblocks] / sample)
-    cols = [observed]
-    cols += [rng.multinomial(n, observed / n).astype(float) for _ in range(boot)]
-    if null_draws is None:
-        cols += [rng.multinomial(n, p_clean).astype(float) for _ in range(null_boot)]
-    else:
-        cols += [_hist(*null_draws(rng), bins) for _ in range(null_boot)]
-    hmat = np.stack(cols, axis=1)                      # (bins^2, 1 + boot + null)
-    best_sse = np.full(hmat.shape[1], np.inf)
-    best = np.zeros((hmat.shape[1], 4))
+    hi = np.minimum(hi_idx, nblocks)
+    preds = []
     for theta in THETAS:
         x_inc = np.minimum(z_inc * theta, 1.0)
         for alpha in ALPHAS:
@@ -146,9 +148,16 @@ def fingerprint_fit(turnout: np.ndarray, share: np.ndarray, *, bins: int = 20, s
             ae, ve = _fraud(a, v, x_ext, alpha)
             inc_c = _blocked_cumhist(ai, vi, block, nblocks, bins)
             ext_c = _blocked_cumhist(ae, ve, block, nblocks, bins)
-            hi = np.minimum(hi_idx, nblocks)
             pred = (inc_c[fi_idx] + ext_c[hi] - ext_c[fi_idx] + clean_c[nblocks] - clean_c[hi]) * (n / sample)
-            sse = (pred**2).sum(axis=1)[:, None] - 2 * pred @ hmat
+            preds.append((theta, alpha, pred.astype(np.float32), (pred**2).sum(axis=1)))
+
+    def fit(hmat: np.ndarray) -> np.ndarray:
+        best_sse = np.full(hmat.shape[1], np.inf)
+        best = np.zeros((hmat.shape[1], 4))
+        occupied = np.flatnonzero(hmat.any(axis=1))  # pred @ h only needs the cells some histogram fills
+        h32 = hmat[occupied].astype(np.float32)
+        for theta, alpha, pred, p2 in preds:
+            sse = p2[:, None] - 2 * (pred[:, occupied] @ h32).astype(float)
             sse[~valid_grid] = np.inf
             j = np.argmin(sse, axis=0)
             val = sse[j, np.arange(hmat.shape[1])]
@@ -156,28 +165,47 @@ def fingerprint_fit(turnout: np.ndarray, share: np.ndarray, *, bins: int = 20, s
             best_sse[better] = val[better]
             best[better] = np.column_stack([fi_idx[j] * GRID_STEP, fe_idx[j] * GRID_STEP,
                                             np.full(j.size, theta), np.full(j.size, alpha)])[better]
-    obs_fit = best[0]
-    bs = best[1:1 + boot]
-    nul = best[1 + boot:]
-    fe, fe_null = round(float(obs_fit[1]) / GRID_STEP), np.rint(nul[:, 1] / GRID_STEP)
+        return best
+
+    observed = _hist(turnout, share, bins)
+    p_clean = (clean_c[nblocks] / sample)
+    cols = [observed] + [rng.multinomial(n, observed / n).astype(float) for _ in range(boot)]
+    best = fit(np.stack(cols, axis=1))
+    obs_fit, bs = best[0], best[1:]
+    fe = round(float(obs_fit[1]) / GRID_STEP)
+
+    def null_batch(k: int) -> np.ndarray:
+        if null_draws is None:
+            h = [rng.multinomial(n, p_clean).astype(float) for _ in range(k)]
+        else:
+            h = [_hist(*null_draws(rng), bins) for _ in range(k)]
+        return np.rint(fit(np.stack(h, axis=1))[:, 1] / GRID_STEP)
+
+    cap = (1999 if n <= 5000 else 999) if max_null is None else int(max_null)
+    null: dict = {"replicates": 0, "null_at_least": 0, "stopped_early": False}
     if fe == 0:
-        p = 1.0
-    else:  # randomised ties (f_e is on a grid): exactly uniform under the null
-        u = 1.0 - rng.random()
-        p = float((np.count_nonzero(fe_null > fe) + u * (np.count_nonzero(fe_null == fe) + 1)) / (null_boot + 1))
+        p = 1.0  # no extreme fraud fitted: nothing to flag
+        null_mean = None
+    else:
+        seq = sequential_p(fe, null_batch, start=null_boot, max_replicates=cap)
+        p = seq["p_value"]
+        null = {k: seq[k] for k in ("replicates", "null_at_least", "stopped_early")}
+        null_mean = seq["null_mean"] * GRID_STEP
     clean_pred = p_clean * n
     misfit = float(((observed - clean_pred) ** 2).sum() / max((observed**2).sum(), 1.0))
+    enough = boot >= 100
+
+    def ci(col: int) -> list[float] | None:
+        return [float(np.quantile(bs[:, col], 0.025)), float(np.quantile(bs[:, col], 0.975))] if enough else None
+
     return {
         "f_i": float(obs_fit[0]), "f_e": float(obs_fit[1]), "theta": float(obs_fit[2]),
         "alpha": float(obs_fit[3]),
-        "f_i_se": float(bs[:, 0].std(ddof=1)) if boot > 1 else float("nan"),
-        "f_e_se": float(bs[:, 1].std(ddof=1)) if boot > 1 else float("nan"),
-        "f_i_ci95": [float(np.quantile(bs[:, 0], 0.025)), float(np.quantile(bs[:, 0], 0.975))]
-        if boot > 1 else None,
-        "f_e_ci95": [float(np.quantile(bs[:, 1], 0.025)), float(np.quantile(bs[:, 1], 0.975))]
-        if boot > 1 else None,
-        "p_value": p, "null_mean_f_e": float(nul[:, 1].mean()), "null_boot": null_boot,
-        "null_share_f_e_positive": float(np.mean(fe_null > 0)),
+        "f_i_se": float(bs[:, 0].std(ddof=1)) if enough else None,
+        "f_e_se": float(bs[:, 1].std(ddof=1)) if enough else None,
+        "f_i_ci95": ci(0), "f_e_ci95": ci(1), "bootstrap_replicates": boot,
+        "p_value": p, **null,
+        "null_mean_f_e": null_mean,
         "null": "truncated normals (parametric bootstrap)" if null_draws is None
         else "honest counting noise (parametric redraw of every count)",
         "clean_model": {"turnout_mode": a0, "turnout_sd": sa, "share_mode": v0, "share_sd": sv},
@@ -190,32 +218,40 @@ def fingerprint_test(turnout: np.ndarray, share: np.ndarray, *, target: str, alp
                      **kw) -> TestResult:
     n = int(np.asarray(turnout).size)
     res = TestResult("fingerprint", target, level, float("nan"), None, False, n=n, alpha=alpha,
-                     reference=REF_KLIMEK)
-    if n < 500:
-        res.interpretation = f"Not tested: only {n} usable tables (the fit needs a few hundred)."
-        return res
+                     reference=REF_KLIMEK, p_value_method="mc_upper")
+    res.details = {"filter": "registered > 0, 0 <= ballots <= registered, valid > 0 (100 % turnout kept)",
+                   "denominators": {"turnout": "ballots / registered", "share": "leader / valid votes"}}
+    if n < MIN_TABLES:
+        return res.not_tested(f"only {n} usable tables (the fit of a 20 x 20 histogram needs {MIN_TABLES:,}).")
     fit = fingerprint_fit(turnout, share, seed=seed, **kw)
     res.statistic = fit["f_e"]
     res.p_value = fit["p_value"]
-    res.flagged = res.p_value < alpha
-    res.effect_size = res.statistic
     hist = fit.pop("histogram")
-    res.details = fit | {"histogram": hist}
+    res.details.update(fit | {"histogram": hist})
+    effect(res, fit["f_e"], None if fit["f_e_ci95"] is None else tuple(fit["f_e_ci95"]))
     if res.flagged and unit_ids is not None:
-        res.units_flagged = listed(unit_ids, (np.asarray(turnout) >= 0.95) & (np.asarray(share) >= 0.95))
-    res.interpretation = (
+        corner = (np.asarray(turnout) >= 0.95) & (np.asarray(share) >= 0.95)
+        res.units_flagged, res.units_flagged_total = listed(unit_ids, corner), int(corner.sum())
+
+    def pm(key: str) -> str:
+        c = fit[key + "_ci95"]
+        return "interval unavailable" if c is None else f"95 % CI {c[0]:.3f}-{c[1]:.3f}"
+
+    res.describe = lambda res: (
         f"Fitted to the turnout/{target} histogram, the Klimek model puts f_i = {fit['f_i']:.3f} "
-        f"(+/- {fit['f_i_se']:.3f}) of tables under incremental and f_e = {fit['f_e']:.3f} "
-        f"(+/- {fit['f_e_se']:.3f}) under extreme irregularities (p = {res.p_value:.3g} for f_e against "
-        "a clean election of the same shape). "
+        f"({pm('f_i')}) of tables under incremental and f_e = {fit['f_e']:.3f} ({pm('f_e')}) under extreme "
+        f"irregularities (p = {res.p_value:.3g} for f_e against honest counting noise in tables like these). "
         + ("Votes rise with turnout towards 100 % / 100 % beyond what a clean election shows."
-           if res.flagged else "The fingerprint is consistent with a clean election.")
+           if res.flagged else "Beyond chance, but f_e is below the materiality threshold."
+           if res.significant else "The fingerprint is consistent with a clean election.")
     )
+    res.interpretation = res.describe(res)
     res.caveats = (
         "The fraud-free model is a pair of truncated normals; elections with several distinct regions, "
         "ethnic voting or compulsory voting can smear the fingerprint without fraud (fit per region "
         "with --level). f_i, f_e are model parameters, not a count of falsified tables; f_i is not "
-        "tested because it also absorbs the clean model's misfit."
+        "tested because it also absorbs the clean model's misfit. Intervals: multinomial bootstrap of the "
+        "histogram (200 replicates)."
     )
     return res
 

@@ -2,11 +2,18 @@
 
 Quantities (per unit; units with missing counts are left out of the tests that need them):
 
-* ballots ``B`` = cast where reported, else valid + null + blank (:meth:`SourceMatrix.ballots`);
+* ballots ``B`` = cast (issued) where reported, else valid + null + blank (:meth:`SourceMatrix.ballots`);
+* ballots in the boxes ``B_box`` = valid + null + blank (valid + invalid), whatever ``cast`` says;
 * turnout ``T = B / registered``;
 * the leader is the candidate with the most votes in the matrix as a whole;
-* leader share of ballots ``L = leader / B`` (Kobak et al. 2016 use valid + invalid ballots);
+* leader share of the ballots in the boxes ``L = leader / B_box`` (Kobak et al. 2016; METHODS.md: not
+  ballots issued, even where those are known);
 * winner share of valid votes ``v = leader / valid`` (Klimek et al. 2012, Rozenas 2017).
+
+Grouping (the "area" of the honest-noise nulls and outlier expectations): the finest level above the
+table whose areas hold on average at least ``GROUP_MIN_TABLES`` (50) tables (:func:`_group_codes`;
+the outermost level when none does), so that adding finer key levels (polling centres, parishes of a
+few tables) under the same areas does not change any result.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class Counts:
     valid: np.ndarray
     null: np.ndarray
     leader: int            # column of the overall leader
+    boxes: np.ndarray | None = None  # valid + null + blank: the ballots found in the boxes (-1 = unknown)
     parent: np.ndarray | None = None  # int code of each unit's parent area (next level up), if any
     cluster: np.ndarray | None = None  # int code of the outermost level with >= 5 areas (for SEs)
 
@@ -68,16 +76,21 @@ class Counts:
         return {}
 
     def leader_counts(self, denominator: str = "ballots") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(k = leader votes, n = ballots or valid votes, mask of usable units)."""
+        """(k = leader votes, n = ballots issued ("ballots"), in the boxes ("boxes") or valid votes
+        ("valid"), mask of usable units)."""
         k = self.votes[:, self.leader] if self.votes.size else np.zeros(self.n, np.int64)
-        n = self.ballots if denominator == "ballots" else self.valid
+        if denominator not in ("ballots", "boxes", "valid"):
+            raise ValueError(f"unknown denominator {denominator!r}")
+        n = {"ballots": self.ballots, "valid": self.valid,
+             "boxes": self.boxes if self.boxes is not None else self.ballots}[denominator]
         if denominator not in self._leader_ok:
             self._leader_ok[denominator] = self._votes_ok & (n > 0) & (k <= n)
         return k, n, self._leader_ok[denominator].copy()
 
 
-def counts(matrix: SourceMatrix) -> Counts:
-    """Extract the arrays the tests use (no copies where avoidable)."""
+def counts(matrix: SourceMatrix, *, leader: int | None = None) -> Counts:
+    """Extract the arrays the tests use (no copies where avoidable); ``leader`` fixes the leader's column
+    (per area: the national leader, so every area tests the same candidate)."""
     votes = np.asarray(matrix.votes, dtype=np.int64)
     if votes.ndim != 2:
         votes = votes.reshape(matrix.n_units, -1)
@@ -86,8 +99,11 @@ def counts(matrix: SourceMatrix) -> Counts:
     valid = np.where(np.asarray(matrix.valid) >= 0, matrix.valid, vsum)
     ballots = np.asarray(matrix.ballots(), dtype=np.int64)
     ballots = np.where((valid < 0) & (np.asarray(matrix.cast) < 0), -1, ballots)
+    boxes = np.where(valid >= 0, valid + np.clip(matrix.null, 0, None) + np.clip(matrix.blank, 0, None), -1)
     totals = np.where(votes >= 0, votes, 0).sum(axis=0) if votes.size else np.zeros(0)
-    leader = int(np.argmax(totals)) if totals.size else 0
+    if leader is None:
+        leader = int(np.argmax(totals)) if totals.size else 0
+    cluster = _cluster_codes(matrix)
     return Counts(
         unit_ids=np.asarray(matrix.unit_ids),
         candidates=list(matrix.candidates),
@@ -97,8 +113,9 @@ def counts(matrix: SourceMatrix) -> Counts:
         valid=np.asarray(valid, dtype=np.int64),
         null=np.asarray(matrix.null, dtype=np.int64),
         leader=leader,
-        parent=group_codes(matrix.path[-2]) if len(matrix.path) >= 2 else None,
-        cluster=_cluster_codes(matrix),
+        boxes=np.asarray(boxes, dtype=np.int64),
+        parent=_group_codes(matrix),
+        cluster=cluster,
     )
 
 
@@ -110,6 +127,22 @@ def group_codes(labels: np.ndarray) -> np.ndarray:
     if labels.size > 1 and bool(np.all(labels[1:] >= labels[:-1])):
         return np.concatenate([[0], np.cumsum(labels[1:] != labels[:-1])]).astype(np.int64)
     return np.unique(labels, return_inverse=True)[1].astype(np.int64).ravel()
+
+
+#: The grouping level's areas hold at least this many tables on average.
+GROUP_MIN_TABLES = 50
+
+
+def _group_codes(matrix: SourceMatrix) -> np.ndarray | None:
+    """Codes of the finest level above the table with >= GROUP_MIN_TABLES tables per area on average."""
+    levels = list(matrix.path[:-1])
+    if not levels:
+        return None
+    for labels in reversed(levels):
+        codes = group_codes(labels)
+        if codes.size and codes.size >= GROUP_MIN_TABLES * (int(codes.max()) + 1):
+            return codes
+    return group_codes(levels[0])
 
 
 def _cluster_codes(matrix: SourceMatrix) -> np.ndarray | None:

@@ -47,6 +47,7 @@ from scipy.special import ndtr
 
 from voteaudit.forensics.digits import LAST_DIGIT_MIN_MEDIAN
 from voteaudit.forensics.inputs import Counts, listed
+from voteaudit.forensics.materiality import effect
 from voteaudit.result import TestResult
 
 REF_OUTLIERS = ("Hicken, A. & Mebane, W. R. (2017) A Guide to Election Forensics (USAID/IIE); "
@@ -124,20 +125,27 @@ def _poisson_result(kind: str, observed: int, lam: float, n: int, mask, ids, alp
                     what: str) -> TestResult:
     p = float(stats.poisson.sf(observed - 1, lam)) if observed > 0 else 1.0
     tested = observed > 0 or -np.expm1(-lam) >= alpha * INERT_SHARE
-    res = TestResult("outliers", kind, level, float(observed), p if tested else None, tested and p < alpha,
-                     n=n, alpha=alpha, reference=REF_OUTLIERS)
-    res.effect_size = (observed - lam) / n if n else None
-    res.details = {"observed": observed, "expected": lam, "tested": bool(tested), "p_poisson": p}
-    res.units_flagged = listed(ids, mask)
+    res = TestResult("outliers", kind, level, float(observed), p, False, n=n, alpha=alpha,
+                     reference=REF_OUTLIERS, p_value_method="poisson_upper")
+    res.details = {"observed": observed, "expected": lam, "tested": bool(tested), "p_poisson": p,
+                   "null": "Poisson count of tables under the area logit-normal + binomial model"}
+    res.units_flagged, res.units_flagged_total = listed(ids, mask), int(np.count_nonzero(mask))
     if not tested:
-        res.interpretation = (f"No table {_singular(what)}, "
-                              f"and about {lam:.2g} would in a clean election of this shape: nothing to test.")
+        res.not_tested(f"no table {_singular(what)}, "
+                       f"and about {lam:.2g} would in a clean election of this shape: nothing to test.")
+    elif lam <= 0 and observed == 0:
+        res.not_tested("the clean-election expectation is zero (no variance).")
     else:
-        res.interpretation = (
+        lo, hi = stats.poisson.interval(0.95, max(observed, 1e-9)) if observed > 0 else (0.0, 3.69)
+        effect(res, (observed - lam) / max(n, 1), ((lo - lam) / max(n, 1), (hi - lam) / max(n, 1)),
+               count=observed - lam)
+        res.describe = lambda res: (
             f"{observed} tables {what}; about {lam:.1f} would in a clean election of this shape "
             f"(p = {p:.3g}). " + ("More than chance: these tables deserve a look at their sheets."
-                                  if res.flagged else "Not more than chance.")
+                                  if res.flagged else "More than chance, but below the materiality threshold."
+                                  if res.significant else "Not more than chance.")
         )
+        res.interpretation = res.describe(res)
     res.caveats = ("The clean-election expectation is a model (area means plus spread); small or "
                    "special tables (hospitals, military, abroad) legitimately reach extreme values. "
                    "The listed tables are candidates for checking, not proven irregular.")
@@ -170,27 +178,33 @@ def run_outliers(c: Counts, *, alpha: float, seed: int, level: str) -> list[Test
     trials = exact + near
     p = float(stats.binom.sf(exact - 1, trials, 1 / (1 + m))) if exact > 0 else 1.0
     tested = m > 0 and (1 / (1 + m)) ** trials < alpha  # Tarone: the smallest attainable p must be < alpha
-    res = TestResult("outliers", "identical vote vectors", level, float(exact), p if tested else None,
-                     tested and p < alpha, n=int(ok.sum()), alpha=alpha, reference=REF_OUTLIERS)
+    res = TestResult("outliers", "identical vote vectors", level, float(exact), p, False, n=int(ok.sum()),
+                     alpha=alpha, reference=REF_OUTLIERS, p_value_method="binomial_upper")
     lam_dup = near / m if m else 0.0
-    res.effect_size = (exact - lam_dup) / max(int(ok.sum()), 1)
     res.details = {"exact_pairs": exact, "near_miss_pairs": near, "shift_directions": m,
                    "expected_pairs": lam_dup, "tables_in_duplicates": int(dup.sum()),
-                   "scope": "same parent area" if grp is not None else "whole matrix",
-                   "tested": bool(tested), "p_binomial": p}
-    res.units_flagged = listed(c.unit_ids[ok], dup)
+                   "scope": "same area" if grp is not None else "whole matrix", "trials": trials,
+                   "p0": 1 / (1 + m) if m else None, "tested": bool(tested), "p_binomial": p,
+                   "null": "exact pairs among exact + near-miss pairs ~ Binomial(N, 1 / (1 + m))"}
+    res.units_flagged, res.units_flagged_total = listed(c.unit_ids[ok], dup), int(dup.sum())
     if not tested:
-        res.interpretation = (
+        res.not_tested(
             f"{exact} exact and {near} near-miss pairs of tables in the same area: too few to tell copying "
             "from coincidence (even all of them exact would not be significant): nothing to test."
         )
     else:
-        res.interpretation = (
+        nt = max(int(ok.sum()), 1)
+        half = 1.96 * np.sqrt(max(exact, 1))
+        effect(res, (exact - lam_dup) / nt, ((exact - lam_dup - half) / nt, (exact - lam_dup + half) / nt),
+               count=exact - lam_dup)
+        res.describe = lambda res: (
             f"{exact} pairs of tables in the same area report exactly the same votes; near misses suggest "
             f"about {lam_dup:.1f} by coincidence (p = {p:.3g}). "
             + ("More than coincidence: copied or invented sheets are one explanation; check the originals."
-               if res.flagged else "Not more than coincidence.")
+               if res.flagged else "More than coincidence, but below the materiality threshold."
+               if res.significant else "Not more than coincidence.")
         )
+        res.interpretation = res.describe(res)
     res.caveats = ("Coincidences grow with the number of tables and shrink with their size; very small "
                    "tables match by chance. Duplicate uploads of one sheet also look like this.")
     out.append(res)

@@ -1,7 +1,8 @@
 """Calibration and power of the battery on simulated elections (pure: simulate + test, no I/O).
 
-A test *fires* on an election when the smallest Holm-adjusted p-value over its targets (candidates,
-turnout, ...) is below ``alpha``: one decision per test, so the false-positive rate is per test, not
+A test *fires* on an election when one of its targets (candidates, turnout, ...) has a Holm-adjusted
+p-value (over the test's targets) below ``alpha`` AND a material effect (``materiality.DEFAULTS``;
+``material=False`` ignores materiality): one decision per test, so the false-positive rate is per test, not
 per target. False-positive rate = share of clean simulations (:func:`voteaudit.simulate.simulate`
 with no fraud) on which the test fires; power = the same share on simulations with fraud model M at
 size s. :func:`power_for` answers "what is the smallest fraud each test detects with 80 % power in an
@@ -20,10 +21,13 @@ from voteaudit.simulate import FRAUD_MODELS, simulate
 DEFAULT_SIZES: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 
 
-def fires(results: list[TestResult], test: str, alpha: float) -> bool:
-    """Whether ``test`` fires: min Holm-adjusted p over its targets < alpha."""
-    ps = [r.p_value for r in results if r.test == test and r.p_value is not None]
-    return any(p is not None and p < alpha for p in holm(ps))
+def fires(results: list[TestResult], test: str, alpha: float, *, material: bool = True) -> bool:
+    """Whether ``test`` fires: a target with Holm-adjusted p (over the test's targets) < alpha and, unless
+    ``material=False``, a material effect."""
+    rs = [r for r in results if r.test == test and r.p_value is not None and r.tested]
+    adj = holm([r.p_value for r in rs])
+    return any(p is not None and p < alpha and (not material or (r.effect is not None and r.effect["material"]))
+               for r, p in zip(rs, adj, strict=True))
 
 
 def detection_rates(units: int, *, fraud: dict[str, float] | None = None, sims: int = 20,

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from voteaudit.forensics.inputs import Counts, listed
+from voteaudit.forensics.materiality import effect
 from voteaudit.result import TestResult
 
 REF_SPIKES = ("Rozenas, A. (2017) Detecting Election Fraud from Irregularities in Vote-Share "
@@ -63,10 +64,13 @@ def spike_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: float = 0.05
     n = np.asarray(n, dtype=np.int64)
     size = int(k.size)
     res = TestResult("spikes", target, level, float("nan"), None, False, n=size, alpha=alpha,
-                     reference=REF_SPIKES)
+                     reference=REF_SPIKES, p_value_method="normal_upper")
+    res.details = {"filter": ("registered > 0 and 0 <= ballots <= registered" if target == "turnout" else
+                              "all candidate counts reported, valid votes > 0"),
+                   "denominator": "registered" if target == "turnout" else "valid votes",
+                   "null": "jittered counts (normal fit to the resampled statistic)"}
     if size < 200:
-        res.interpretation = f"Not tested: only {size} usable tables."
-        return res
+        return res.not_tested(f"only {size} usable tables.")
     if replicates is None:  # fewer resamples for very large inputs (p-value from a normal fit)
         replicates = int(np.clip(round(2e7 / size), 15, 99))
     bins = int(round(1 / resolution))
@@ -95,28 +99,36 @@ def spike_test(k: np.ndarray, n: np.ndarray, *, target: str, alpha: float = 0.05
             b = _count_bins(buf.astype(np.int64), n, bins)
         null[r] = _excess(b, bins, window).sum()
     mu, sigma = float(null.mean()), float(null.std(ddof=1))
-    z = (s_obs - mu) / sigma if sigma > 0 else 0.0
+    res.statistic = s_obs
+    res.details.update({"null_mean": mu, "null_sd": sigma, "replicates": replicates})
+    if not sigma > 1e-9 * max(abs(mu), 1.0):
+        return res.not_tested("the resampled statistic has no spread (zero-variance null).")
+    z = (s_obs - mu) / sigma
     p = float(stats.norm.sf(z))
-    res.statistic, res.p_value, res.flagged = s_obs, p, p < alpha
-    res.effect_size = (s_obs - mu) / size
+    res.p_value = p
+    effect(res, (s_obs - mu) / size, ((s_obs - mu - 1.96 * sigma) / size, (s_obs - mu + 1.96 * sigma) / size),
+           count=s_obs - mu)
     top = np.argsort(excess)[::-1][:5]
-    res.details = {
-        "z": z, "null_mean": mu, "null_sd": sigma, "replicates": replicates,
+    res.details.update({
+        "z": z,
         "p_rank": float((1 + np.count_nonzero(null >= s_obs)) / (replicates + 1)),
         "resolution": resolution, "window_bins": window,
         "largest_spikes": [{"value": round(float(b) * resolution, 6), "excess_units": float(excess[b])}
                            for b in top if excess[b] > 0],
-    }
+    })
     if res.flagged and unit_ids is not None:
         spike_bins = top[excess[top] > 3 * np.sqrt(np.maximum(excess[top], 1))]
-        res.units_flagged = listed(unit_ids, np.isin(bin_of, spike_bins))
+        on = np.isin(bin_of, spike_bins)
+        res.units_flagged, res.units_flagged_total = listed(unit_ids, on), int(on.sum())
     where = ", ".join(f"{d['value']:.3f}" for d in res.details["largest_spikes"][:3])
-    res.interpretation = (
+    res.describe = lambda res: (
         f"{target}: {100 * max(res.effect_size, 0):.2f} % of tables sit on sharp spikes beyond what "
         f"counting noise produces (z = {z:.1f}, p = {p:.3g})"
         + (f"; largest at {where}." if res.flagged and where else ".")
-        + (" Spikes suggest results written to a chosen value." if res.flagged else "")
+        + (" Spikes suggest results written to a chosen value." if res.flagged else
+           " Beyond chance, but below the materiality threshold." if res.significant else "")
     )
+    res.interpretation = res.describe(res)
     res.caveats = (
         "Simplified version of Rozenas (2017): binomial resampling of each table around its own share "
         "instead of his fitted beta-binomial mixture. Legitimate causes of spikes (tiny tables, "

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from voteaudit.ingest.readers import _decode
+from voteaudit.ingest.counts import MAX_TOTAL
+from voteaudit.ingest.readers import _decode, load_json
 from voteaudit.model import InputError
 from voteaudit.names import unit_id
 from voteaudit.store.base import Bulletin, BulletinResult
@@ -60,6 +60,9 @@ def _count(value: Any, origin: str, where: str) -> int:
         raise InputError(f"must be a whole number, not {value!r}", file=origin, field=where)
     if value < 0:
         raise InputError(f"negative count {value}", file=origin, field=where)
+    if value > MAX_TOTAL:
+        raise InputError(f"count {value} too large: above the plausible maximum of {MAX_TOTAL:,} for an announced "
+                         "total", file=origin, field=where)
     return value
 
 
@@ -170,10 +173,7 @@ def read_bulletins(path: Path) -> tuple[list[Bulletin], dict[str, int]]:
     text = (text if enc else data.decode("utf-8")).lstrip("\ufeff")
     universe: dict[str, int] = {}
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", file=origin, row=exc.lineno) from None
+        doc = load_json(text, origin)
         if isinstance(doc, dict) and "bulletins" in doc:
             universe = _universe(doc, origin)
             items = doc["bulletins"]
@@ -213,8 +213,10 @@ def _read_csv(text: str, origin: str) -> list[Bulletin]:
             if key not in ("bulletin", "candidate", "votes", "stated_pct", "party") and value not in (None, ""):
                 b[key] = value
         votes = (row.get("votes") or "").strip()
-        if not re.fullmatch(r"[0-9]+", votes):
-            raise InputError(f"votes must be a whole number, not {votes!r}", file=origin, row=rowno, field="votes")
+        if not re.fullmatch(r"[0-9]{1,30}", votes):
+            shown = votes if len(votes) <= 40 else f"{votes[:20]}... ({len(votes)} characters)"
+            raise InputError(f"votes must be a whole number of at most 30 digits, not {shown!r}", file=origin,
+                             row=rowno, field="votes")
         b["results"].append({"candidate": row.get("candidate") or "", "votes": int(votes),
                              "stated_pct": row.get("stated_pct") or None, "party": row.get("party") or None})
     if not grouped:

@@ -15,14 +15,15 @@ Reference: NIST SP 1500-100 Rev. 2, https://doi.org/10.6028/NIST.SP.1500-100r2.
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from voteaudit.ingest.counts import MAX_COUNT
 from voteaudit.ingest.mapping import Mapping
-from voteaudit.ingest.readers import RawTable, _register_rows
+from voteaudit.ingest.readers import RawTable, _register_rows, load_json
 from voteaudit.ingest.shape import split
 from voteaudit.model import InputError
 from voteaudit.store.batch import Batch
@@ -40,8 +41,12 @@ def _text(value: Any) -> str | None:
 
 
 def _count(value: Any, origin: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value != int(value) or value < 0:
         raise InputError(f"must be a whole non-negative number, not {value!r}", file=origin, field=where)
+    if value > MAX_COUNT:
+        raise InputError(f"count {value!r} too large: above the plausible maximum of {MAX_COUNT:,} per cell",
+                         file=origin, field=where)
     return int(value)
 
 
@@ -90,11 +95,9 @@ def read_nist(path: Path, *, sha256: str, store_levels: list[str] | None = None,
     """
     origin = str(path)
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        doc = load_json(Path(path).read_text(encoding="utf-8-sig"), origin)
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", file=origin) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", file=origin, row=exc.lineno) from None
     if not isinstance(doc, dict) or doc.get("@type") != "ElectionResults.ElectionReport":
         raise InputError("not a NIST SP 1500-100 ElectionReport (@type ElectionResults.ElectionReport)",
                          file=origin, field="@type")

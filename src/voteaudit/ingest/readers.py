@@ -13,9 +13,13 @@ import csv
 import gzip
 import io
 import json
+import math
 import re
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
@@ -25,6 +29,11 @@ from voteaudit.duck import one
 from voteaudit.model import InputError
 
 FORMATS = ("csv", "tsv", "xlsx", "parquet", "jsonl", "nist")
+# Compressed input (.gz, the parts of an XLSX workbook, Parquet pages) is refused beyond this many bytes
+# once decompressed: a 15 MB gzip bomb expands to 5 GiB. A national results file is ~100 MB.
+MAX_DECOMPRESSED = 1 << 30
+# JSON integers longer than this are refused as text before Python converts them (4,300-digit limit)
+MAX_JSON_DIGITS = 30
 
 
 @dataclass
@@ -54,6 +63,24 @@ def detect_format(path: Path, declared: str | None = None) -> str:
     return table[ext]
 
 
+def read_bytes(path: Path, origin: str) -> bytes:
+    """The file's bytes, gunzipped (streaming, at most :data:`MAX_DECOMPRESSED`) when it is gzip data."""
+    raw = path.read_bytes()
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+            while chunk := fh.read(1 << 20):
+                out += chunk
+                if len(out) > MAX_DECOMPRESSED:
+                    raise InputError(f"gzip data expands beyond {MAX_DECOMPRESSED >> 20:,} MiB "
+                                     "(the limit for a compressed file)", file=origin)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise InputError(f"corrupt or truncated gzip data ({exc or type(exc).__name__})", file=origin) from None
+    return bytes(out)
+
+
 def _check_header(header: list[str], origin: str) -> list[str]:
     header = [h.strip() for h in header]
     seen: dict[str, int] = {}
@@ -65,6 +92,12 @@ def _check_header(header: list[str], origin: str) -> list[str]:
                              file=origin, row=1, field=name)
         seen[name] = i
     return header
+
+
+# a well-formed multi-byte UTF-8 character (RFC 3629 table 3-7)
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+                             rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}"
+                             rb"|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}")
 
 
 def _decode(data: bytes, origin: str, encoding: str | None) -> tuple[str | None, str]:
@@ -93,7 +126,13 @@ def _decode(data: bytes, origin: str, encoding: str | None) -> tuple[str | None,
             raise InputError(f"bytes that are not UTF-8 at byte {exc.start}", file=origin,
                              row=line_of(exc.start)) from None
         bad = exc.start
-    # Not UTF-8: single-byte Western encodings are the usual alternative (Excel exports).
+    if _UTF8_MULTIBYTE.search(data):
+        # UTF-8 text (it has valid multi-byte characters) with a few invalid bytes: re-decoding the whole
+        # file as cp1252 would silently turn every "á" into "Ã¡" and make new keys.
+        raise InputError(f"the file is UTF-8 except for invalid bytes {data[bad:bad + 4]!r}... at byte {bad}: "
+                         "repair them, or declare the encoding (--encoding / [file] encoding)",
+                         file=origin, row=line_of(bad)) from None
+    # Not UTF-8 at all: single-byte Western encodings are the usual alternative (Excel exports).
     for candidate in ("cp1252", "latin-1"):
         try:
             text = data.decode(candidate)
@@ -136,11 +175,31 @@ def _duck_csv_error(exc: Exception, origin: str) -> InputError:
     return InputError(problem, file=origin, row=row)
 
 
+def _csv_header(data: bytes, text: str | None, origin: str, delimiter: str | None,
+                tsv: bool) -> tuple[list[str], str]:
+    """The header row and the delimiter, from a prefix that grows until it holds the whole header row
+    (however long: thousands of columns, quoted newlines)."""
+    size = 1 << 16
+    while True:
+        head = (text[:size] if text is not None else data[:size].decode("utf-8", errors="ignore")).lstrip("\ufeff")
+        whole = size >= (len(text) if text is not None else len(data))
+        first = head.split("\n", 1)[0]
+        delim = delimiter or ("\t" if tsv else _sniff_delimiter(first))
+        try:
+            rows = csv.reader(io.StringIO(head), delimiter=delim)
+            header = next(rows)
+            complete = whole or next(rows, None) is not None
+        except (StopIteration, csv.Error) as exc:
+            raise InputError(f"unreadable header: {exc}", file=origin, row=1) from None
+        if complete:
+            return header, delim
+        size *= 4
+
+
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, tsv: bool = False,
              delimiter: str | None = None, encoding: str | None = None) -> RawTable:
     origin = str(path)
-    raw = path.read_bytes()
-    data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    data = read_bytes(path, origin)
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise InputError("empty file", file=origin)
     enc, text = _decode(data, origin, encoding)
@@ -150,15 +209,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, tsv: bool = False,
         tmp.write(text.encode("utf-8"))
         tmp.close()
         source = Path(tmp.name)
-    else:
-        text = data[: 1 << 16].decode("utf-8", errors="ignore")
-    text = text.lstrip("\ufeff")
-    first = text.split("\n", 1)[0]
-    delim = delimiter or ("\t" if tsv else _sniff_delimiter(first))
-    try:
-        header = next(csv.reader(io.StringIO(text), delimiter=delim))
-    except (StopIteration, csv.Error) as exc:
-        raise InputError(f"unreadable header: {exc}", file=origin, row=1) from None
+    header, delim = _csv_header(data, text if enc is not None else None, origin, delimiter, tsv)
     header = _check_header(header, origin)
     columns = {f"c{i}": "VARCHAR" for i in range(len(header))}
     try:
@@ -179,11 +230,13 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, tsv: bool = False,
 
 
 def _cell_text(value: object) -> str | None:
+    """A typed cell (XLSX, JSON) as the text validation reads: integral floats lose their ".0"; booleans
+    stay words ("true"), never 1, so a boolean where a count belongs is refused."""
     if value is None:
         return None
     if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float) and value.is_integer():
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return str(int(value))
     return str(value)
 
@@ -203,6 +256,14 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, *, sheet: str | None =
     import openpyxl  # core dependency, imported late: slow to import
 
     origin = str(path)
+    try:
+        with zipfile.ZipFile(path) as z:  # zipfile stops reading a member at its declared size
+            expanded = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", file=origin) from None
+    if expanded > MAX_DECOMPRESSED:
+        raise InputError(f"the workbook expands to {expanded >> 20:,} MiB, beyond the "
+                         f"{MAX_DECOMPRESSED >> 20:,} MiB limit for a compressed file", file=origin)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
@@ -229,38 +290,101 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, *, sheet: str | None =
     return RawTable(header, len(body), "xlsx")
 
 
+def _parquet_text(name: str, duck_type: str) -> str:
+    """SQL: a typed Parquet column as text; integral floats and decimals without their fraction."""
+    col = '"' + name.replace('"', '""') + '"'
+    if duck_type in ("FLOAT", "DOUBLE") or duck_type.startswith("DECIMAL"):
+        return (f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e18 THEN CAST(CAST({col} AS HUGEINT) AS VARCHAR) "
+                f"ELSE CAST({col} AS VARCHAR) END")
+    return f"CAST({col} AS VARCHAR)"
+
+
 def read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
+    import pyarrow.parquet as pq
+
     origin = str(path)
     try:
+        meta = pq.ParquetFile(path).metadata
         desc = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
+        raise InputError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", file=origin) from None
+    # the file's own column names: DuckDB renames a repeated one ("a_1"), which would hide it
+    _check_header(list(meta.schema.to_arrow_schema().names), origin)
+    header = _check_header([d[0] for d in desc], origin)
+    expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if expanded > MAX_DECOMPRESSED:
+        raise InputError(f"the data expands to {expanded >> 20:,} MiB, beyond the {MAX_DECOMPRESSED >> 20:,} MiB "
+                         "limit for a compressed file", file=origin)
+    select = ", ".join(f"{_parquet_text(d[0], d[1])} AS c{i}" for i, d in enumerate(desc))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {select}, (file_row_number + 2)::BIGINT AS __row"
+                    " FROM read_parquet(?, file_row_number=true)", [str(path)])
     except duckdb.Error as exc:
         raise InputError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", file=origin) from None
-    header = _check_header([d[0] for d in desc], origin)
-    select = ", ".join(f'CAST("{d[0].replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}'
-                       for i, d in enumerate(desc))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {select}, (file_row_number + 2)::BIGINT AS __row"
-                " FROM read_parquet(?, file_row_number=true)", [str(path)])
     rows = one(con, "SELECT count(*) FROM raw")[0]
     return RawTable(header, rows, "parquet")
+
+
+class _JSONProblem(ValueError):
+    """Raised from inside the JSON parser's hooks; becomes an InputError naming the line."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj: dict[str, object] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _JSONProblem(f"key {key!r} appears twice in one object (which value is meant?)")
+        obj[key] = value
+    return obj
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_DIGITS:
+        raise _JSONProblem(f"an integer of {len(text.lstrip('-')):,} digits")
+    return int(text)
+
+
+def _float_text(text: str) -> str:
+    """A JSON number with a fraction or exponent, as cell text: integral values as plain digits."""
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        return text
+    if d.is_finite() and d == d.to_integral_value() and d.adjusted() < MAX_JSON_DIGITS:
+        return str(int(d))
+    return text
+
+
+def load_json(text: str, origin: str, *, row: int | None = None, cells: bool = False) -> object:
+    """Parse JSON text strictly: a repeated key, an integer of more than :data:`MAX_JSON_DIGITS` digits or
+    nesting beyond Python's recursion limit is an InputError, like a syntax error. With ``cells`` numbers
+    stay text (JSON lines: validation reads every cell as text, with one rule)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=str if cells else _bounded_int,
+                          parse_float=_float_text if cells else float)
+    except json.JSONDecodeError as exc:
+        where = f" (column {exc.colno})" if row is not None else ""
+        raise InputError(f"not valid JSON: {exc.msg}{where}", file=origin, row=row or exc.lineno) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", file=origin, row=row) from None
+    except _JSONProblem as exc:
+        raise InputError(str(exc), file=origin, row=row) from None
 
 
 def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None = None) -> RawTable:
     """JSON lines: one object per line; keys are columns (first-seen order)."""
     origin = str(path)
-    raw = path.read_bytes()
-    data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    data = read_bytes(path, origin)
     enc, text = _decode(data, origin, encoding)
     if enc is None:
         text = data.decode("utf-8-sig")
     objects: list[tuple[int, dict]] = []
     header: dict[str, None] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # lines end at "\n" only: str.splitlines would also split at U+2028, U+0085 and \x1c inside strings
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=origin, row=lineno) from None
+        obj = load_json(line, origin, row=lineno, cells=True)
         if not isinstance(obj, dict):
             raise InputError("each line must be a JSON object", file=origin, row=lineno)
         for key, value in obj.items():

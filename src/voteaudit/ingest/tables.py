@@ -22,13 +22,13 @@ ancestor (``13.4`` is municipality 4 of state 13).
 from __future__ import annotations
 
 import difflib
-import re
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from voteaudit.duck import arrow, one
+from voteaudit.ingest import counts
 from voteaudit.ingest.mapping import Mapping
 from voteaudit.ingest.readers import RawTable
 from voteaudit.model import InputError
@@ -37,7 +37,6 @@ from voteaudit.store.batch import Batch
 
 __all__ = ["FLAGS", "Batch", "stage"]
 
-COUNT_RE = r"[0-9]{1,15}(\.0+)?"
 FLAGS = {
     "votes_above_registered": "candidate votes exceed registered voters",
     "ballots_above_registered": "ballots (cast, or valid + null + blank) exceed registered voters",
@@ -77,32 +76,14 @@ def _columns(raw: RawTable, mapping: Mapping, origin: str) -> dict[str, str]:
 
 
 def _classify(value: str | None) -> str:
-    v = (value or "").strip()
-    if v == "":
-        return "empty count"
-    if re.fullmatch(r"-\s*[0-9]+(\.[0-9]*)?", v):
-        return f"negative count {v!r}"
-    if re.fullmatch(r"[0-9]*[.,][0-9]+", v) and not re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+", v):
-        return f"fractional count {v!r}"
-    if re.fullmatch(r"[0-9]{1,3}([,.' ][0-9]{3})+", v):
-        return f"count with thousands separators {v!r}: write plain integers"
-    if re.fullmatch(r"[0-9]{16,}", v):
-        return f"count too large {v!r}"
-    return f"not a whole number {v!r}"
+    """Why a count cell was refused (the one rule: :mod:`voteaudit.ingest.counts`)."""
+    return counts.problem(value)
 
 
 def _count_checks(cols: dict[str, str], optional: set[str]) -> list[str]:
-    """SQL conditions, true on a row with a malformed count: one regex over all required counts (fast)."""
-    required = [c for name, c in cols.items() if name not in optional]
-    checks = []
-    if required:  # a NULL is skipped by concat_ws, so the field count fails the match: exact path below
-        joined = "concat_ws(',', " + ", ".join(required) + ")"
-        one_count = f" *{COUNT_RE} *"
-        checks.append(f"NOT regexp_full_match({joined}, '({one_count},){{{len(required) - 1}}}{one_count}')")
-    for name, c in cols.items():
-        if name in optional:
-            checks.append(f"NOT ({c} IS NULL OR trim({c}) = '' OR regexp_full_match(trim({c}), '{COUNT_RE}'))")
-    return checks
+    """SQL conditions, true on a row with a malformed count (one regex per chunk of required counts)."""
+    return counts.row_bad_sql([c for name, c in cols.items() if name not in optional],
+                              [c for name, c in cols.items() if name in optional])
 
 
 def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional: set[str],
@@ -114,12 +95,7 @@ def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional
     row = one(con, f"SELECT __row FROM raw WHERE {' OR '.join(f'({x})' for x in checks)} ORDER BY __row LIMIT 1")
     if row is None:
         return
-    conds = []
-    for name, c in cols.items():
-        ok = f"coalesce(regexp_full_match(trim({c}), '{COUNT_RE}'), false)"
-        if name in optional:
-            ok = f"({c} IS NULL OR trim({c}) = '' OR {ok})"
-        conds.append((name, c, f"NOT {ok}"))
+    conds = [(name, c, f"NOT {counts.cell_ok_sql(c, optional=name in optional)}") for name, c in cols.items()]
     which = " ".join(f"WHEN {cond} THEN {i}" for i, (_, _, cond) in enumerate(conds))
     row = one(con, f"SELECT __row, CASE {which} END FROM raw WHERE __row = ?", [row[0]])
     name, c, _ = conds[row[1]]
@@ -128,9 +104,9 @@ def _check_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str], optional
 
 
 def _count(c: str) -> str:
-    """SQL: a count as BIGINT. Exact for validated counts (digits, optionally ".0", spaces around); TRY_
-    because validation runs in the same pass (a malformed value becomes NULL and its row is rejected)."""
-    return f"TRY_CAST({c} AS BIGINT)"
+    """SQL: a count as BIGINT, exact for every accepted form (:func:`voteaudit.ingest.counts.value_sql`);
+    validation runs in the same pass and rejects the file when any cell is refused."""
+    return counts.value_sql(c)
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, index: dict[str, str], mapping: Mapping, counts: dict[str, str],

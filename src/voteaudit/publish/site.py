@@ -11,7 +11,11 @@ Layout of ``DIR`` (every path is chosen here; no user-supplied string ever becom
     bulk/records.csv  bulk/records.parquet            every record, with its leaf index and sha256
     bulk/<source>.cdf.json[.gz]                       each source as NIST SP 1500-100 CDF JSON (sources above
                                                       NIST_AUTO_MAX tables: only when asked, ``nist=True``)
-    manifest.json  manifest.sha256                    sha256 of every file and record; the Merkle root
+    manifest.json  manifest.sha256                    sha256 of every file and record; the records' Merkle root
+    release.json(.js)                                 the release root (commits to all of the above), signature
+
+The site is written into a staging directory beside ``DIR`` and swapped in at the end (``staging``): a
+failed or killed run leaves the earlier publication untouched.
 
 A table's page is ``table.html#<unit id>``: tables are bundled ``S`` records to a shard file (default 256,
 a power of two so each shard is a node of the Merkle tree) rather than one file per table.
@@ -25,7 +29,6 @@ hashing loop touches each record from Python.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -41,12 +44,14 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from voteaudit import __version__
+from voteaudit.exports import csv_table, distinct_names
 from voteaudit.model import VoteauditError
-from voteaudit.publish import lookup, merkle
-from voteaudit.publish.manifest import FORMAT, write_manifest
+from voteaudit.publish import lookup, merkle, staging
+from voteaudit.publish.keys import ALGORITHM, SigningKey
+from voteaudit.publish.manifest import FORMAT, OWN, release_bytes, release_doc, release_root, write_manifest
 from voteaudit.publish.nist_export import write_cdf
 from voteaudit.publish.records import PER_UNIT, RecordSet, collect, join, json_strings, json_text, offsets
-from voteaudit.publish.writer import SiteWriter, check_listed, compact, safe_name
+from voteaudit.publish.writer import SiteWriter, compact
 from voteaudit.store.base import Store
 
 ASSETS = ("site.css", "common.js", "site.js", "verify.js")
@@ -55,32 +60,6 @@ NIST_AUTO_MAX = 2_000_000   # larger sources get a CDF export only when asked (`
 ANALYSE_MAX = 250_000       # larger publications leave estimation and forensics out of report.html by default
 FAVICON = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63"
                         "f8cfc0f01f00050001ff89993d1d0000000049454e44ae426082")  # a 1x1 PNG
-
-
-def _prepare(out: Path) -> None:
-    """``out`` must be empty, new, or a previous publication (whose listed files are removed)."""
-    out.mkdir(parents=True, exist_ok=True)
-    if not any(out.iterdir()):
-        return
-    manifest = out / "manifest.json"
-    try:
-        old = json.loads(manifest.read_text(encoding="utf-8"))
-        assert old.get("format") == FORMAT
-    except (OSError, ValueError, AssertionError):
-        raise VoteauditError(f"{out} is not empty and holds no earlier publication (manifest.json): "
-                             "choose an empty directory") from None
-    for rel in [*old.get("files", {}), "manifest.json", "manifest.sha256"]:
-        try:
-            (out / check_listed(rel)).unlink(missing_ok=True)
-        except ValueError:
-            continue
-    for dirpath, _, _ in sorted(os.walk(out), key=lambda t: -len(t[0])):
-        if Path(dirpath) != out and not any(Path(dirpath).iterdir()):
-            Path(dirpath).rmdir()
-    left = [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() or p.is_symlink()]
-    if left:
-        raise VoteauditError(f"{out} holds files that are not part of the earlier publication "
-                             f"({', '.join(sorted(left)[:5])}): move them or choose an empty directory")
 
 
 def _hex(digests: list[bytes]) -> pa.Array:
@@ -175,7 +154,7 @@ def _ancestor_pairs(ids: pa.Array, labels: dict[str, str]) -> pa.Array:
 
 def write_bulk(w: SiteWriter, store: Store, recs: RecordSet, rec_hex: pa.Array, labels: dict[str, str], *,
                title: str, election_date: str | None, nist_gzip: bool | None,
-               nist: bool | None) -> tuple[list[dict[str, str]], list[str]]:
+               nist: bool | None, contest: str | None = None) -> tuple[list[dict[str, str]], list[str]]:
     """Every record as CSV and Parquet (straight from the record columns), and each source as NIST CDF JSON
     (``nist``: all sources; ``None``: sources of at most ``NIST_AUTO_MAX`` tables); returns the download
     list and the sources whose CDF export was left out."""
@@ -203,20 +182,21 @@ def write_bulk(w: SiteWriter, store: Store, recs: RecordSet, rec_hex: pa.Array, 
     cols["record_sha256"] = rec_hex.cast(pa.string())
     table = pa.table(cols)
     (w.root / "bulk").mkdir(parents=True, exist_ok=True)
-    pacsv.write_csv(table, str(w.root / "bulk/records.csv"))
+    pacsv.write_csv(csv_table(table), str(w.root / "bulk/records.csv"))
     pq.write_table(table, str(w.root / "bulk/records.parquet"))
     w.adopt("bulk/records.csv")
     w.adopt("bulk/records.parquet")
     files = [{"label": "Every record (CSV)", "href": "bulk/records.csv"},
              {"label": "Every record (Parquet)", "href": "bulk/records.parquet"}]
     skipped = []
+    segment = distinct_names([s.name for s in recs.sources])
     for s in recs.sources:
-        m = store.matrix(s.name)
+        m = store.matrix(s.name, contest)
         if not (nist if nist is not None else m.n_units <= NIST_AUTO_MAX):
             skipped.append(s.name)
             continue
         gz = nist_gzip if nist_gzip is not None else m.n_units > NIST_GZIP_ABOVE
-        rel = f"bulk/{safe_name(s.name)}.cdf.json" + (".gz" if gz else "")
+        rel = f"bulk/{segment[s.name]}.cdf.json" + (".gz" if gz else "")
         write_cdf(m, labels, w.root / rel, title=title, election_date=election_date, gzipped=gz)
         w.adopt(rel)
         files.append({"label": f"{s.name}: NIST SP 1500-100 CDF JSON" + (" (gzip)" if gz else ""), "href": rel})
@@ -267,8 +247,10 @@ def _pages(w: SiteWriter, doc: dict[str, Any], downloads: list[dict[str, str]]) 
 def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda s: None,
             title: str = "Election results", shard_size: int = 256, sheets: Mapping[Any, str] | None = None,
             report: bool = True, report_options: dict[str, Any] | None = None, election_date: str | None = None,
-            nist_gzip: bool | None = None, nist: bool | None = None) -> dict[str, Any]:
-    """Write the site into ``out_dir`` (empty, or a previous publication); return what was published.
+            nist_gzip: bool | None = None, nist: bool | None = None, sign: SigningKey | None = None,
+            contest: str | None = None) -> dict[str, Any]:
+    """Write the site of one contest (None: the store's only one) into ``out_dir`` (new, empty, or a previous
+    publication, replaced atomically); return what was published, with ``root``, the release root to announce.
 
     ``shard_size`` (a power of two) records per ``tables/`` file; ``sheets`` maps a unit id or a
     (source, unit id) pair to a tally-sheet image: a local image file (copied into ``sheets/``) or a URL;
@@ -276,15 +258,34 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
     ``ANALYSE_MAX`` records, else False: the estimation and forensics sections take minutes at national
     scale and have their own commands); ``election_date`` (YYYY-MM-DD) goes into the CDF export;
     ``nist`` writes it for every source (False: none; default: sources of at most ``NIST_AUTO_MAX``
-    tables); ``nist_gzip`` compresses it (default: above 250,000 tables).
+    tables); ``nist_gzip`` compresses it (default: above 250,000 tables); ``sign`` signs the release root.
     """
     if shard_size < 1 or shard_size & (shard_size - 1):
         raise VoteauditError(f"shard size must be a power of two, not {shard_size}")
-    out = Path(out_dir)
-    _prepare(out)
-    w = SiteWriter(out)
+    out = Path(os.path.abspath(out_dir))   # "." or "a/.." get a real name and parent; links are not resolved
+    if not out.name:
+        raise VoteauditError(f"cannot publish into {out_dir}: give a directory below the file-system root")
+    staging.check_target(out)
+    tmp = staging.make_staging(out)
+    try:
+        result = _write_site(store, SiteWriter(tmp), step=step, title=title, shard_size=shard_size, sheets=sheets,
+                             report=report, report_options=report_options, election_date=election_date,
+                             nist_gzip=nist_gzip, nist=nist, sign=sign, contest=contest)
+        step("swapping the new release in")
+        staging.swap(tmp, out)
+    except BaseException:
+        staging.discard(tmp)
+        raise
+    return {"out": str(Path(out_dir)), **result}
+
+
+def _write_site(store: Store, w: SiteWriter, *, step: Callable[[str], None], title: str, shard_size: int,
+                sheets: Mapping[Any, str] | None, report: bool, report_options: dict[str, Any] | None,
+                election_date: str | None, nist_gzip: bool | None, nist: bool | None,
+                sign: SigningKey | None, contest: str | None = None) -> dict[str, Any]:
+    out = w.root
     step("reading records")
-    recs = collect(store, sheets=attach_sheets(w, sheets))
+    recs = collect(store, sheets=attach_sheets(w, sheets), contest=contest)
     if not len(recs):
         raise VoteauditError(f"{store.url} holds no records to publish: ingest a source first")
     step(f"hashing {len(recs):,} records")
@@ -307,13 +308,13 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
     w.data("root", doc)
     step("writing bulk data")
     downloads, no_cdf = write_bulk(w, store, recs, rec_hex, labels, title=title, election_date=election_date,
-                                   nist_gzip=nist_gzip, nist=nist)
+                                   nist_gzip=nist_gzip, nist=nist, contest=contest)
     if report:
         from voteaudit.report.build import write_report
 
         step("writing the report")
         options = {"analyse": len(recs) <= ANALYSE_MAX, **(report_options or {})}
-        write_report(store, out, title=title, step=step, **options)
+        write_report(store, out, title=title, step=step, contest=contest, **options)
         for p in sorted(out.rglob("*")):
             rel = p.relative_to(out).as_posix()
             if p.is_file() and rel not in w.files:
@@ -321,11 +322,19 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
     _assets(w)
     _pages(w, doc, downloads)
     step("writing manifest.json")
-    digest = write_manifest(w, doc, recs, rec_hex)
-    return {"out": str(out), "root": root, "tree_size": len(leaves), "records": len(leaves), "shards": shards,
-            "files": len(w.files) + 2, "bytes": sum(f["bytes"] for f in w.files.values())
-            + (out / "manifest.json").stat().st_size + (out / "manifest.sha256").stat().st_size,
-            "manifest_sha256": digest, "nist_skipped": no_cdf, **counts}
+    key = None if sign is None else {"algorithm": ALGORITHM, "public_key": sign.public.raw.hex(),
+                                     "fingerprint": sign.public.fingerprint}
+    digest = write_manifest(w, doc, recs, rec_hex, key)
+    release = release_root(root, digest)
+    rel_json, rel_js = release_bytes(release_doc(root, digest, key, None if sign is None else
+                                                 sign.sign(release).hex()))
+    (out / "release.json").write_bytes(rel_json)
+    (out / "release.js").write_bytes(rel_js)
+    own = sum((out / name).stat().st_size for name in OWN)
+    return {"root": release, "records_root": root, "tree_size": len(leaves), "records": len(leaves),
+            "shards": shards, "files": len(w.files) + len(OWN), "bytes": sum(f["bytes"] for f in w.files.values())
+            + own, "manifest_sha256": digest, "key_fingerprint": None if sign is None else sign.public.fingerprint,
+            "nist_skipped": no_cdf, **counts}
 
 
 def sheets_from_csv(path: Path, *, units: list[str] | None, url: str, source: str | None = None) -> dict[Any, str]:

@@ -3,9 +3,16 @@
 Checks, in order: ``manifest.sha256`` matches ``manifest.json`` (and ``--expect`` if given); every file
 the manifest lists exists with its sha256; no file exists that it does not list; every record in the
 ``tables/`` shards serialises to the hash the manifest lists for it, and none is missing or extra; the
-Merkle root recomputed from the records, each shard's root and audit path, and ``root.json`` all agree
-with the manifest (and ``--root`` if given). ``record=UNIT`` instead checks only that unit's records'
-inclusion proofs against the root (what a voter's browser does), and returns the proofs.
+records' Merkle root recomputed from the records, each shard's root and audit path, and ``root.json``
+all agree with the manifest; ``release.json``/``.js`` are exactly what the manifest implies and a
+signed release's signature is valid under the key the manifest names. ``record=UNIT`` instead checks
+only that unit's records' inclusion proofs (what a voter's browser does), and returns the proofs.
+
+All of that is **internal consistency**: whoever can write the site can recompute every hash. Only
+an anchor from outside authenticates a release: ``root`` (the release root the publisher announced,
+recomputed here from the records and the manifest, never read from the site) or ``key`` (the
+publisher's public key, whose signature of the recomputed release root must be valid).
+``VerifyResult.anchor`` says which one was checked (None: consistency only).
 """
 
 from __future__ import annotations
@@ -20,19 +27,26 @@ from typing import Any
 
 from voteaudit.ingest import sha256_file
 from voteaudit.publish import lookup, merkle
-from voteaudit.publish.manifest import FORMAT
+from voteaudit.publish.keys import ALGORITHM, PublicKey
+from voteaudit.publish.manifest import FORMAT, OWN, release_bytes, release_doc, release_root
 from voteaudit.publish.records import SourceHead, canonical_bytes
 from voteaudit.publish.writer import check_listed
 
 _CHECKSUM = re.compile(r"([0-9a-f]{64})  manifest\.json\n")
-OWN = ("manifest.json", "manifest.sha256")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX128 = re.compile(r"[0-9a-f]{128}")
 
 
 @dataclass
 class VerifyResult:
     site: str
     ok: bool = True
-    root: str | None = None
+    root: str | None = None               # the release root recomputed from the records and the manifest
+    records_root: str | None = None       # the records' Merkle root recomputed from the shards
+    manifest_sha256: str | None = None
+    key_fingerprint: str | None = None    # of the key a signed release names
+    signed: bool = False                  # the release carries a signature valid under that key
+    anchor: str | None = None             # "root" or "key": what outside anchor was checked; None: none
     changed: list[str] = field(default_factory=list)           # files whose bytes differ
     added: list[str] = field(default_factory=list)             # files the manifest does not list
     removed: list[str] = field(default_factory=list)           # listed files that are missing
@@ -77,11 +91,16 @@ def _load_manifest(site: Path, res: VerifyResult, expect: str | None) -> dict[st
         res.removed.append("manifest.sha256")
     except UnicodeDecodeError:
         res.changed.append("manifest.sha256")
+    res.manifest_sha256 = digest
     if expect and expect.lower() != digest:
         res.fail(f"manifest.json has sha256 {digest}, expected {expect}")
     try:
         doc = json.loads(data)
-        assert isinstance(doc, dict) and doc.get("format") == FORMAT
+        assert isinstance(doc, dict)
+        if doc.get("format") == "voteaudit-publication/1":
+            res.fail("this is a voteaudit-publication/1 site, whose root does not cover its files: publish it again")
+            return None
+        assert doc.get("format") == FORMAT
         assert isinstance(doc["files"], dict) and isinstance(doc["records"], list)
         assert isinstance(doc["merkle"]["root"], str)
     except (ValueError, KeyError, TypeError, AssertionError):
@@ -178,9 +197,9 @@ def _check_records(site: Path, doc: dict[str, Any], res: VerifyResult) -> None:
         res.fail(f"manifest lists {len(expected):,} records for a tree of {size:,}")
     if all(shard_roots):
         top = merkle.levels(shard_roots) if shard_roots else [[merkle.root([])]]
-        res.root = top[-1][0].hex()
-        if res.root != root:
-            res.fail(f"Merkle root recomputed from the records is {res.root}; manifest says {root}")
+        res.records_root = top[-1][0].hex()
+        if res.records_root != root:
+            res.fail(f"Merkle root recomputed from the records is {res.records_root}; manifest says {root}")
         for k, shard, _n in shard_docs:
             if (shard.get("root") != root or shard.get("tree_size") != size or shard.get("first_leaf") != k * shard_size
                     or shard.get("shard_root") != shard_roots[k].hex()
@@ -230,31 +249,106 @@ def prove(site: Path, unit: str, root: str, res: VerifyResult) -> None:
                 res.fail(f"record {src.name} {unit} #{row[2]}: inclusion proof does not lead to root {root}")
 
 
+def _signing_key(doc: dict[str, Any], res: VerifyResult) -> PublicKey | None:
+    key = doc.get("signing_key")
+    if key is None:
+        return None
+    if (not isinstance(key, dict) or set(key) != {"algorithm", "public_key", "fingerprint"}
+            or key["algorithm"] != ALGORITHM or not _HEX64.fullmatch(str(key["public_key"]))):
+        res.fail("manifest.json names a malformed signing key")
+        return None
+    pub = PublicKey(bytes.fromhex(key["public_key"]))
+    if key["fingerprint"] != pub.fingerprint:
+        res.fail("manifest.json's signing key fingerprint does not match its public key")
+    res.key_fingerprint = pub.fingerprint
+    return pub
+
+
+def _check_release(site: Path, doc: dict[str, Any], res: VerifyResult, root: str) -> None:
+    """release.json/.js must be exactly what the manifest implies; a signature must be valid."""
+    pub = _signing_key(doc, res)
+    signature = None
+    try:
+        found = json.loads((site / "release.json").read_bytes())
+        value = found.get("signature", {}).get("value") if isinstance(found, dict) else None
+        if isinstance(value, str) and _HEX128.fullmatch(value):
+            signature = value
+    except (OSError, ValueError, AttributeError):
+        pass
+    if pub is not None:
+        if signature is None:
+            res.fail("release.json holds no readable signature, but the manifest names a signing key")
+        elif not pub.verify(root, bytes.fromhex(signature)):
+            res.fail(f"the signature in release.json is not a valid signature of release root {root} "
+                     f"by key {pub.fingerprint}")
+        else:
+            res.signed = True
+    expected = release_bytes(release_doc(doc["merkle"]["root"], res.manifest_sha256 or "", doc.get("signing_key"),
+                                         signature))
+    for name, data in zip(("release.json", "release.js"), expected, strict=True):
+        try:
+            if (site / name).is_symlink() or (site / name).read_bytes() != data:
+                res.changed.append(name)
+                res.fail(f"{name} is not what manifest.json implies")
+        except OSError:
+            res.removed.append(name)
+
+
+def _check_anchor(res: VerifyResult, root: str | None, key: PublicKey | None) -> None:
+    """Compare the recomputed release with the anchors given from outside."""
+    if root is not None:
+        res.anchor = "root"
+        announced = root.strip().lower()
+        if res.root is None:
+            res.fail(f"the release root could not be recomputed, so this copy is not the announced {announced}")
+        elif announced == res.root:
+            pass
+        elif announced == res.records_root:
+            res.fail(f"{announced} is this site's records-only Merkle root, which does not cover its files: "
+                     f"compare with the release root the publisher announced (this site's is {res.root})")
+        else:
+            res.fail(f"the release root recomputed from this site is {res.root}, not the announced {announced}")
+    if key is not None:
+        res.anchor = "key" if root is None else "root and key"
+        if res.key_fingerprint is None:
+            res.fail(f"this release is not signed (expected a signature by key {key.fingerprint})")
+        elif res.key_fingerprint != key.fingerprint:
+            res.fail(f"this release is signed by key {res.key_fingerprint}, not by the given key {key.fingerprint}")
+        elif not res.signed:
+            res.fail(f"this release has no valid signature by key {key.fingerprint}")
+
+
 def verify(site_dir: Path, *, record: str | None = None, root: str | None = None,
-           expect: str | None = None) -> VerifyResult:
+           expect: str | None = None, key: PublicKey | None = None) -> VerifyResult:
     """Verify a publication (or, with ``record``, one unit's inclusion proofs); see the module docstring.
 
-    ``root``: the Merkle root the publisher announced (default: the manifest's); ``expect``: the
-    announced sha256 of manifest.json.
+    ``root``: the release root the publisher announced; ``key``: the publisher's public key (see
+    :mod:`voteaudit.publish.keys`); ``expect``: the announced sha256 of manifest.json. Without
+    ``root`` or ``key`` the result is internal consistency only (``anchor`` None).
     """
     site = Path(site_dir)
     res = VerifyResult(str(site))
-    if not site.is_dir():
+    if not site.is_dir() or site.is_symlink():
         res.fail(f"{site} is not a directory")
         return res.finish()
     doc = _load_manifest(site, res, expect)
     if doc is None:
         return res.finish()
     published = doc["merkle"]["root"]
-    if root and root.lower() != published:
-        res.fail(f"manifest's Merkle root {published} is not the expected {root}")
-    if record is not None:
-        prove(site, record, (root or published).lower(), res)
-        res.root = (root or published).lower()
+    if not _HEX64.fullmatch(published):
+        res.fail("manifest.json's Merkle root is not 64 lower-case hex digits")
         return res.finish()
-    _check_files(site, doc, res)
-    try:
-        _check_records(site, doc, res)
-    except (ValueError, KeyError, TypeError) as exc:
-        res.fail(f"manifest.json is malformed: {exc}")
+    if record is not None:
+        prove(site, record, published, res)
+        res.records_root = published
+    else:
+        _check_files(site, doc, res)
+        try:
+            _check_records(site, doc, res)
+        except (ValueError, KeyError, TypeError) as exc:
+            res.fail(f"manifest.json is malformed: {exc}")
+    if res.records_root is not None and res.manifest_sha256 is not None:
+        res.root = release_root(res.records_root, res.manifest_sha256)
+        _check_release(site, doc, res, res.root)
+    _check_anchor(res, root, key)
     return res.finish()

@@ -15,6 +15,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from voteaudit.exports import safe_name
+
+__all__ = ["SiteWriter", "check_listed", "check_rel", "compact", "js_literal", "js_safe", "js_safe_bytes",
+           "safe_name"]
+
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 _BAD_CHARS = re.compile(r"[\\:\x00-\x1f\x7f]")
 _JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -40,13 +45,6 @@ def js_safe_bytes(data: bytes) -> bytes:
 def js_literal(doc: Any) -> str:
     """JSON that is also safe to place inside a ``<script>`` element or a ``.js`` file."""
     return js_safe(compact(doc))
-
-
-def safe_name(text: str, *, limit: int = 40) -> str:
-    """A file-name segment for a user-supplied name: ASCII letters/digits/-/_ plus a hash of the original,
-    so two names never collide and nothing can climb out of the directory (``../``, ``%2e``, ``/``)."""
-    base = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")[:limit] or "x"
-    return f"{base}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 def check_rel(rel: str) -> str:

@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from voteaudit.exports import csv_cell, csv_table, distinct_names
 from voteaudit.model import SourceMatrix
 from voteaudit.names import candidate_key
 from voteaudit.report import charts
@@ -59,12 +61,17 @@ def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
     for name, results in (ev.get("announced_tests") or {}).items():
         flagged = [r for r in results if r["test"] == "round_percentage" and r["flagged"]]
         lines += [f"“{name}”: {r['interpretation']}" for r in flagged]
+    fh = doc.get("forensics_headline")
+    if fh:
+        lines.append(t("fx_title") + ": " + t("fx_headline", flagged=fh["flagged"], tested=fh["tested"],
+                                               expected=f"{fh['expected_by_chance']:.1f}", alpha=fh["alpha"]))
     return lines
 
 
 def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_dir: Path) -> list[dict[str, str]]:
     data_dir.mkdir(parents=True, exist_ok=True)
     files = []
+    segment = distinct_names([s["name"] for s in doc["sources"]])
     for s in doc["sources"]:
         m = loaded[s["name"]]
         cols: dict[str, Any] = {"unit": pa.array(m.unit_ids, pa.string())}
@@ -76,11 +83,9 @@ def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_
         for j, c in enumerate(m.candidates):
             cols[c] = pa.array(m.votes[:, j], pa.int64())
         table = pa.table(cols)
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s["name"])
+        safe = segment[s["name"]]   # injective and bounded: "x/y" and "x?y" get different files
         pq.write_table(table, data_dir / f"{safe}.parquet")
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, data_dir / f"{safe}.csv")
+        pacsv.write_csv(csv_table(table), data_dir / f"{safe}.csv")
         files += [{"label": f"{s['name']} (CSV)", "href": f"data/{safe}.csv"},
                   {"label": f"{s['name']} (Parquet)", "href": f"data/{safe}.parquet"}]
     with open(data_dir / "summary-regions.csv", "w", newline="", encoding="utf-8") as fh:
@@ -89,7 +94,8 @@ def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_
         for s in doc["sources"]:
             for r in s["by_region"]:
                 for c, v in r["totals"].items():
-                    w.writerow([s["name"], r["id"], r["name"], r["units"], r["registered"], c, v, r["shares"][c]])
+                    w.writerow([csv_cell(x) for x in (s["name"], r["id"], r["name"], r["units"], r["registered"], c,
+                                                       v, r["shares"][c])])
     files.append({"label": "Totals by region, every source (CSV)", "href": "data/summary-regions.csv"})
     return files
 
@@ -100,8 +106,10 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
     import numpy as np
 
     from voteaudit.evidence import evidence
-    from voteaudit.forensics import run_battery
+    from voteaudit.forensics import CALIBRATED, headline
+    from voteaudit.forensics.agreement import source_agreement
     from voteaudit.forensics.digits import BENFORD_SECOND, second_digit_counts
+    from voteaudit.results_cache import forensics_docs
 
     sections = []
     step(f"estimating from {source}")
@@ -114,7 +122,10 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
     step(f"forensics on {source}")
     others = [s["name"] for s in sorted(doc["sources"], key=lambda s: -s["units"]) if s["name"] != source]
     other = loaded[others[0]] if others else None
-    doc["forensics"] = [r.to_dict() for r in run_battery(m, other=other)]
+    # the battery as `voteaudit forensics --source S` runs it (cached: computed once per store state), then the
+    # agreement with the largest other source, which has no random draws
+    doc["forensics"] = forensics_docs(store, m) + ([r.to_dict() for r in source_agreement(m, other)] if other else [])
+    doc["forensics_headline"] = headline(doc["forensics"])
     lead = int(np.argmax(m.votes.sum(axis=0)))
     name = m.candidates[lead]
     total = m.votes.sum(axis=1)
@@ -137,9 +148,23 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
                         "svg": charts.digit_bars(digits / digits.sum(), BENFORD_SECOND,
                                                  title=t("fx_digits", candidate=name))})
     sections.append({"id": "forensics", "title": t("fx_title"),
-                     "html": Markup(env.get_template("_forensics.html").render(fx=doc["forensics"],
-                                                                               fx_figures=figures, t=t))})
+                     "html": Markup(env.get_template("_forensics.html").render(
+                         fx=doc["forensics"], fx_figures=figures, t=t, fx_head=doc["forensics_headline"],
+                         fx_material=[r for r in doc["forensics"] if r["flagged"]],
+                         fx_pairs=_calibration_pairs(doc["forensics"], CALIBRATED)))})
     return sections
+
+
+def _calibration_pairs(fx: list[dict[str, Any]], calibrated: dict[str, str]) -> list[dict[str, Any]]:
+    """Each published test's result beside its honest-counting calibration (same target and area)."""
+    index = {(r["test"], r["target"], (r.get("area") or {}).get("id")): r for r in fx}
+    pairs = []
+    for r in fx:
+        cal = calibrated.get(r["test"])
+        other = index.get((cal, r["target"], (r.get("area") or {}).get("id"))) if cal else None
+        if other is not None:
+            pairs.append({"published": r, "calibrated": other})
+    return pairs
 
 
 def _audits(store: Store, doc: dict[str, Any], contest: str | None = None) -> list[dict[str, Any]]:
@@ -226,8 +251,14 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     if case_section:
         sections.append(case_section)
     if analyse and doc["sources"]:
-        sections = _analyses(store, loaded, doc, env, t,
-                             source or max(doc["sources"], key=lambda s: s["units"])["name"], step, n_boot) + sections
+        chosen = source or max(doc["sources"], key=lambda s: s["units"])["name"]
+        sections = _analyses(store, loaded, doc, env, t, chosen, step, n_boot) + sections
+        step(f"EFToolkit indicators on {chosen}")  # its own section, after forensics
+        from voteaudit.report.indicators import indicators_section
+
+        ind_section, doc["indicators"] = indicators_section(store, loaded[chosen], env, t, replicates=n_boot)
+        sections.insert(next((i + 1 for i, s in enumerate(sections) if s["id"] == "forensics"), len(sections)),
+                        ind_section)
     step("writing data downloads")
     downloads = _write_downloads(loaded, doc, out_dir / "data")
     (out_dir / "summary.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n",

@@ -78,6 +78,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "fx_hist_note": "Grey lines mark whole percentages: sharp peaks exactly on them suggest numbers written to a "
                         "target (Kobak, Shpilkin & Pshenichnikov 2016).",
         "fx_digits": "Second digits of {candidate}'s counts (bars) against Benford's law (dots)",
+        "fx_headline": "{flagged} of {tested} tests flagged; at this size about {expected} would flag by chance "
+                       "(alpha = {alpha}).",
+        "fx_immaterial": "{n} more are statistically significant but below their materiality threshold (an effect "
+                         "too small to matter at this number of tables): not flagged.",
+        "fx_material": "Material findings", "fx_none_material": "No test found a material anomaly.",
+        "fx_pairs": "Published tests beside their honest-counting calibrations",
+        "fx_believe": "Which to believe: the calibrated result. The published test compares the tables with an "
+                      "idealised law (Benford's, a uniform or unimodal distribution, slopes within 0-1) that honest "
+                      "counts of tables this size need not follow; the calibrated one compares them with honest "
+                      "counting noise in tables like these.",
+        "fx_published": "Published test", "fx_calibrated": "Calibrated", "fx_effect": "Effect (95 % CI)",
+        "fx_area": "Area", "fx_adjusted": "Adjusted p", "fx_not_tested": "not tested",
+        "fx_not_material": "not material", "fx_all": "Every result",
         "fx_digits_note": "Honest counts need not follow Benford's law exactly; the test's p-value is calibrated on "
                           "simulated honest counting.",
         "au_title": "Risk-limiting audit", "au_source": "Audit of “{source}” ({method})",
@@ -89,6 +102,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "au_seed": "Sample drawn from the public seed “{seed}” with SHA-256; anyone can re-derive it "
                    "(voteaudit audit sample).",
         "au_reported": "Reported", "au_audited": "Audited",
+        "au_commit": "{rounds} round(s) drawn; the ballot manifest (sha256 {sha}) and the reported results were "
+                     "committed at {at}, before the seed.",
+        "au_no_commit": "{rounds} round(s) drawn without a recorded commitment of the manifest (--force).",
     },
     "es": {
         "generated": "Generado por voteaudit a partir de las fuentes listadas abajo. Cada cifra puede recalcularse "
@@ -154,6 +170,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "fx_turnout": "Participación por mesa con resolución de 0,1 puntos",
         "fx_share": "Porcentaje de {candidate} por mesa con resolución de 0,1 puntos",
         "fx_digits": "Segundos dígitos de los votos de {candidate} (barras) frente a la ley de Benford (puntos)",
+        "fx_headline": "{flagged} de {tested} pruebas con alerta; con este tamaño unas {expected} la darían por azar "
+                       "(alfa = {alpha}).",
+        "fx_immaterial": "Otras {n} son estadísticamente significativas pero están por debajo de su umbral de "
+                         "relevancia (un efecto demasiado pequeño para importar con tantas mesas): sin alerta.",
+        "fx_material": "Hallazgos relevantes", "fx_none_material": "Ninguna prueba encontró una anomalía relevante.",
+        "fx_pairs": "Pruebas publicadas junto a su calibración con conteo honesto",
+        "fx_believe": "Cuál creer: el resultado calibrado. La prueba publicada compara las mesas con una ley ideal "
+                      "(Benford, una distribución uniforme o unimodal, pendientes entre 0 y 1) que los conteos "
+                      "honestos de mesas de este tamaño no tienen por qué seguir; la calibrada las compara con el "
+                      "ruido de un conteo honesto en mesas como estas.",
+        "fx_published": "Prueba publicada", "fx_calibrated": "Calibrada", "fx_effect": "Efecto (IC 95 %)",
+        "fx_area": "Zona", "fx_adjusted": "p ajustado", "fx_not_tested": "sin prueba",
+        "fx_not_material": "no relevante", "fx_all": "Todos los resultados",
         "au_title": "Auditoría de riesgo limitado", "au_source": "Auditoría de “{source}” ({method})",
         "au_line": "Tras {draws} extracciones ({tables} actas contadas a mano) el riesgo medido es {risk} frente a un "
                    "límite de {limit}: {verdict}.",
@@ -161,6 +190,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "au_full_hand_count": "hay que contar todas las actas a mano", "au_pending": "faltan conteos manuales",
         "au_overturned": "el conteo manual cambia el resultado reportado",
         "au_reported": "Reportado", "au_audited": "Auditado",
+        "au_commit": "{rounds} ronda(s) extraída(s); el manifiesto de boletas (sha256 {sha}) y los resultados "
+                     "reportados se fijaron el {at}, antes de la semilla.",
+        "au_no_commit": "{rounds} ronda(s) extraída(s) sin compromiso registrado del manifiesto (--force).",
     },
 }
 
@@ -176,6 +208,37 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+# The Election Forensics Toolkit section (report/indicators.py, templates/_indicators.html).
+STRINGS["en"].update({
+    "ind_title": "Election Forensics Toolkit indicators",
+    "ind_note": "The table observers publish (Hicken & Mebane's Election Forensics Toolkit), for source “{source}”: "
+                "nationally, then only the areas where something is flagged, for turnout and the leading candidates. "
+                "Each value has its 95 % bootstrap interval ({replicates} resamples of the tables) below it; the full "
+                "table for every area and candidate comes from “voteaudit indicators”.",
+    "ind_rule": "Flag rule (as the Toolkit): 2BL, LastC, P05s, C05s, Skew and Kurt are flagged when their interval "
+                "excludes the value honest counts would give (4.187, 4.5, 0.2, 0.2, 0 and 3); DipT when its p-value "
+                "is below 0.05; Sobyanin when it exceeds ±1.645; Correlation when |r| > 0.4. At this many areas and "
+                "indicators some flags are expected by chance, and a flag is a reason to look closer, never proof of "
+                "fraud.",
+    "ind_areas": "{flagged} of {areas} areas ({level}) have at least one flagged indicator.",
+    "ind_area": "Area",
+})
+STRINGS["es"].update({
+    "ind_title": "Indicadores del Election Forensics Toolkit",
+    "ind_note": "La tabla que publican los observadores (Election Forensics Toolkit de Hicken y Mebane), para la "
+                "fuente “{source}”: a nivel nacional y luego solo las zonas con alguna alerta, para la participación "
+                "y los candidatos principales. Debajo de cada valor, su intervalo bootstrap del 95 % ({replicates} "
+                "remuestreos de las mesas); la tabla completa sale de «voteaudit indicators».",
+    "ind_rule": "Regla de alerta (la del Toolkit): 2BL, LastC, P05s, C05s, Skew y Kurt se señalan cuando su intervalo "
+                "excluye el valor de un conteo honesto (4,187, 4,5, 0,2, 0,2, 0 y 3); DipT cuando su valor p es menor "
+                "que 0,05; Sobyanin cuando supera ±1,645; Correlation cuando |r| > 0,4. Con tantas zonas e "
+                "indicadores algunas alertas aparecen por azar; una alerta es un motivo para mirar más de cerca, "
+                "nunca una prueba de fraude.",
+    "ind_areas": "{flagged} de {areas} zonas ({level}) tienen al menos un indicador señalado.",
+    "ind_area": "Zona",
+})
 
 # Cases and feed changes (issue 16)
 STRINGS["en"].update({

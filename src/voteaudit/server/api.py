@@ -78,7 +78,7 @@ def unit_document(r: Reader, m: ReadModel, unit_id: str) -> dict[str, Any] | Non
             "disagreements": disagreements(records)}
 
 
-@router.get("/units/{unit_id}", summary="One table with every source's record and their disagreements")
+@router.get("/units/{unit_id:path}", summary="One table with every source's record and their disagreements")
 async def unit(request: Request, unit_id: str) -> dict[str, Any]:
     m = await model(request)
     doc = await run_in_threadpool(unit_document, reader(request), m, unit_id)
@@ -108,7 +108,7 @@ async def results(request: Request, level: Annotated[str | None, Query(max_lengt
     return Response(body, media_type="application/json")
 
 
-@router.get("/results/{node_id}", summary="Totals per source under one node (any level)")
+@router.get("/results/{node_id:path}", summary="Totals per source under one node (any level)")
 async def node_results(request: Request, node_id: str) -> dict[str, Any]:
     m = await model(request)
     if node_id not in m.labels:

@@ -18,6 +18,7 @@ from voteaudit.server import api, pages, submit_api
 from voteaudit.server.auth import RateLimiter
 from voteaudit.server.cache import PublicCache
 from voteaudit.server.config import Settings
+from voteaudit.server.limits import BodyLimit
 from voteaudit.server.readmodel import Reader
 
 log = logging.getLogger("voteaudit.server")
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from voteaudit.server.db import Pool, ensure_schema
+        from voteaudit.server.decoder import Limits
         from voteaudit.server.worker import Worker
 
         threads: list = []
@@ -74,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ensure_schema(settings.db)
             app.state.pool = Pool(settings.db, settings.write_pool)
             if settings.worker:
-                worker = Worker(settings.db, settings.source)
+                worker = Worker(settings.db, settings.source, limits=Limits(
+                    settings.max_pixels, settings.decode_memory, settings.decode_seconds))
                 worker.start()
                 app.state.wake = worker.wake
                 threads.append(worker)
@@ -103,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(SubmitGate, limit=max(1, settings.submit_concurrency))
     app.add_middleware(PublicCache, reader=lambda: app.state.reader, max_age=settings.cache_seconds)
+    # outermost: bodies are counted (and refused) before any other layer sees them
+    app.add_middleware(BodyLimit, max_upload=settings.max_upload, read_timeout=settings.read_timeout,
+                       body_timeout=settings.body_timeout)
     app.include_router(api.router)
     app.include_router(submit_api.router)
     app.include_router(pages.router)
@@ -111,11 +117,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return pages.render("error.html", exc.status_code, status=exc.status_code, message=exc.detail)
+        return pages.error_page(exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": [{k: e.get(k) for k in ("loc", "msg", "type")} for e in exc.errors()]},
-                            status_code=422)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = [{k: e.get(k) for k in ("loc", "msg", "type")} for e in exc.errors()]
+        if request.url.path.startswith("/api"):
+            return JSONResponse({"detail": detail}, status_code=422)
+        return pages.error_page(422, "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail))
 
     return app

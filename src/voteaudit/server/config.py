@@ -24,6 +24,17 @@ class Settings:
     worker: bool = True                  # run the background worker (decode images, store accepted)
     submit_concurrency: int = 4          # submissions handled at once per process (the rest wait their turn,
                                          # so that uploads never crowd out public reads)
+    # Limits against hostile or broken clients (see server/limits.py and server/decoder.py):
+    header_timeout: float = 10.0         # s from a request's first byte to its last header (else 408, closed)
+    max_header_bytes: int = 64 * 1024    # request line + headers (else 431)
+    read_timeout: float = 30.0           # s to wait for each chunk of a request body (else 408)
+    body_timeout: float = 300.0          # s for a whole request body (else 408)
+    keep_alive: int = 5                  # s an idle keep-alive connection stays open (uvicorn timeout_keep_alive)
+    max_connections: int = 2048          # per process: connections + requests in progress; beyond, 503 (uvicorn
+                                         # limit_concurrency)
+    max_pixels: int = 40_000_000         # largest image decoded (width x height, read from its header first)
+    decode_memory: int = 1024 * 1024 * 1024   # bytes of address space of the decoding process (RLIMIT_AS)
+    decode_seconds: int = 60             # CPU seconds per decoded upload (RLIMIT_CPU, then killed)
 
     @property
     def writable(self) -> bool:

@@ -38,6 +38,10 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
     """,
+    # 2: tokens that expire and can be revoked; a user may be limited to one region (rosters)
+    """
+    ALTER TABLE users ADD COLUMN expires_at TIMESTAMPTZ, ADD COLUMN revoked_at TIMESTAMPTZ, ADD COLUMN scope TEXT;
+    """,
 ]
 
 

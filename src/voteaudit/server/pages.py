@@ -10,6 +10,7 @@ import hmac
 import secrets
 from pathlib import Path as FilePath
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,6 +31,13 @@ LOGIN_CSRF = "va_login_csrf"
 
 def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+
+
+def error_page(code: int, message: object, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The HTML error page for ``code`` (404, 403, 422, ...), answered with that status."""
+    response = render("error.html", code, code=code, message=message)
+    response.headers.update(headers or {})
+    return response
 
 
 def cookie(response: Response, request: Request, name: str, value: str, max_age: int | None = None) -> None:
@@ -56,7 +64,7 @@ def _bulletins(request: Request) -> list:
         return s.bulletins()
 
 
-@router.get("/regions/{node_id}", response_class=HTMLResponse)
+@router.get("/regions/{node_id:path}", response_class=HTMLResponse)
 async def region(request: Request, node_id: str) -> HTMLResponse:
     m = await model(request)
     if node_id not in m.labels:
@@ -66,7 +74,7 @@ async def region(request: Request, node_id: str) -> HTMLResponse:
                   leaf_level=m.levels[-1] if m.levels else None)
 
 
-@router.get("/units/{unit_id}", response_class=HTMLResponse)
+@router.get("/units/{unit_id:path}", response_class=HTMLResponse)
 async def unit_page(request: Request, unit_id: str) -> HTMLResponse:
     m = await model(request)
     doc = await run_in_threadpool(unit_document, reader(request), m, unit_id)
@@ -81,7 +89,7 @@ async def search(request: Request, q: str | None = None) -> HTMLResponse:
     q = (q or "").strip()[:200] or None
     ids = m.search(q, None) if q else []
     if q and len(ids) == 1:
-        return RedirectResponse(f"/units/{ids[0]}", status_code=303)
+        return RedirectResponse(f"/units/{quote(ids[0])}", status_code=303)
     return render("search.html", q=q, total=len(ids), items=[m.describe(u) for u in ids[:200]])
 
 

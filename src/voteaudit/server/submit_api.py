@@ -124,8 +124,12 @@ def _store_json(request: Request, user: User, doc: dict[str, Any]) -> JSONRespon
     settings = request.app.state.settings
     m = request.app.state.reader.model()
     with pool(request).connection() as conn:
-        if doc["unit"] not in m.labels and not subs.unit_exists(conn, doc["unit"], len(m.levels)):
-            raise HTTPException(422, f"unit: no table {doc['unit']!r} in this election")
+        unit = doc["unit"]
+        if not (unit in m.unit_set and m.depth(unit) == len(m.levels)) and not subs.unit_exists(
+                conn, unit, len(m.levels)):
+            raise HTTPException(422, not_a_table(m, unit))
+        if not user.covers(unit):
+            raise HTTPException(403, f"table {unit!r} is outside your region {user.scope!r}")
         try:
             outcome = subs.submit_results(conn, user, doc, quota=settings.quota)
         except subs.QuotaExceeded as exc:
@@ -133,6 +137,15 @@ def _store_json(request: Request, user: User, doc: dict[str, Any]) -> JSONRespon
     if outcome.created and outcome.status == "confirmed":
         request.app.state.wake()   # a table was just accepted: store it
     return outcome_response(outcome)
+
+
+def not_a_table(m: Any, unit: str) -> str:
+    """Why ``unit`` is refused as a submission unit: only tables (leaf units of the deepest level) are."""
+    leaf = m.levels[-1] if m.levels else "table"
+    if unit in m.labels:
+        return (f"unit: {unit!r} is a {m.level_of(unit) or 'region'}, not a table; "
+                f"submit the results of one table (a unit of level {leaf!r}, as listed by GET /api/units)")
+    return f"unit: no table {unit!r} in this election (tables are units of level {leaf!r}, see GET /api/units)"
 
 
 def _store_image(request: Request, user: User, data: bytes, ctype: str, name: str | None) -> JSONResponse:

@@ -100,6 +100,14 @@ class EstimateResult:
     assumption: str
     notes: list[str] = field(default_factory=list)
     n_boot: int = 0
+    source_kind: str | None = None  # who produced the covered tables (model.Kind), for the statement
+
+    @property
+    def complete(self) -> bool | None:
+        """True when every table is covered, None when the election's size is unknown."""
+        if not self.tables_total:
+            return None
+        return self.n_units >= self.tables_total
 
     def __getitem__(self, candidate: str) -> CandidateEstimate:
         return self.estimates[self.candidates.index(candidate)]
@@ -112,14 +120,23 @@ class EstimateResult:
             f"({100 * self.estimates[i].ci_low:.1f}–{100 * self.estimates[i].ci_high:.1f} %)"
             for i in order[:2]
         ]
-        tables = (
-            f"{self.n_units:,} of {self.tables_total:,} tables"
-            if self.tables_total
-            else f"{self.n_units:,} tables"
-        )
+        label = SOURCE_LABELS.get(self.source_kind or "", "the collected tables")
+        if self.complete is None:
+            counted = [f"{e.candidate} {100 * e.share:.1f} %" for e in (self.estimates[i] for i in order[:2])]
+            return (
+                f"Complete count: no projection. The election's size is unknown (no announced registry, no "
+                f"official table list), so nothing is projected: {label} of {self.n_units:,} tables give "
+                f"{' and '.join(counted)}."
+            )
+        if self.complete:
+            counted = [f"{e.candidate} {100 * e.share:.1f} %" for e in (self.estimates[i] for i in order[:2])]
+            return (
+                f"Complete count: no projection. {label[0].upper() + label[1:]} cover all {self.tables_total:,} "
+                f"tables and give {' and '.join(counted)}."
+            )
         return (
-            f"Projected from {tables}, the estimated result is {' and '.join(parts)} "
-            f"({round(100 * self.confidence)} % intervals), assuming {self.assumption}."
+            f"Projected from {self.n_units:,} of {self.tables_total:,} tables ({label}), the estimated result is "
+            f"{' and '.join(parts)} ({round(100 * self.confidence)} % intervals), assuming {self.assumption}."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,10 +154,20 @@ class EstimateResult:
                 "assumption": self.assumption,
                 "notes": self.notes,
                 "statement": self.statement,
+                "complete_count": self.complete,
+                "source_kind": self.source_kind,
                 "reference": f"{COCHRAN}; {RAO_WU}",
             }
         )
 
+
+#: How a statement names the covered tables, by source kind (model.Kind).
+SOURCE_LABELS = {
+    "official": "the official results",
+    "independent": "the independently collected tally sheets",
+    "observer": "the observers' reports",
+    "audit": "the audited tables",
+}
 
 ASSUMPTIONS = {
     "separate_ratio": "the missing tables vote like collected ones of the same region, in proportion "
@@ -451,6 +478,8 @@ def _bootstrap(
 def estimate_matrix(matrix: Any, universe: Universe | None = None, **kwargs: Any) -> EstimateResult:
     """:func:`estimate_shares` on a :class:`voteaudit.model.SourceMatrix` (strata = ``path[0]``)."""
     strata = matrix.path[0] if matrix.path else None
-    return estimate_shares(
+    res = estimate_shares(
         matrix.votes, matrix.registered, strata, candidates=matrix.candidates, universe=universe, **kwargs
     )
+    res.source_kind = str(getattr(matrix, "kind", "") or "") or None
+    return res

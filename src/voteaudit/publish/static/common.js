@@ -199,4 +199,63 @@
     return e;
   };
   VA.unitHref = function (id) { return 'table.html#' + encodeURIComponent(id); };
+
+  /* ---- the anchor: the release root (or signing key fingerprint) the publisher announced elsewhere ----
+     release root = SHA-256(0x02 || records' Merkle root || SHA-256(manifest.json)); it commits to every file.
+     Nothing on this site is trusted for it: the reader types (or pastes) it. */
+  VA.releaseRoot = async function (recordsRootHex, manifestShaHex) {
+    const a = VA.unhex(recordsRootHex), b = VA.unhex(manifestShaHex);
+    return VA.hex(await VA.sha256(concat(2, a, b)));
+  };
+  const ANCHOR_KEY = 'voteaudit-anchor';
+  VA.getAnchor = function () {
+    const box = document.getElementById('anchor');
+    let v = box ? box.value : '';
+    if (!v) { try { v = localStorage.getItem(ANCHOR_KEY) || ''; } catch (e) { v = ''; } }
+    v = v.trim().toLowerCase();
+    if (box && !box.value) box.value = v;
+    return v;
+  };
+  VA.watchAnchor = function (onChange) {
+    const box = document.getElementById('anchor');
+    if (!box) return;
+    box.addEventListener('change', function () {
+      try { localStorage.setItem(ANCHOR_KEY, box.value.trim().toLowerCase()); } catch (e) { /* private mode */ }
+      onChange();
+    });
+  };
+  async function ed25519(pubHex, sigHex, message) {
+    if (!subtle) throw new Error('this page cannot use WebCrypto (open it over https, localhost or from disk)');
+    const key = await subtle.importKey('raw', VA.unhex(pubHex), { name: 'Ed25519' }, false, ['verify']);
+    return subtle.verify({ name: 'Ed25519' }, key, VA.unhex(sigHex), enc.encode(message));
+  }
+  /* {state: 'ok' | 'failed' | 'consistent', text, root}: is the release made of recordsRoot (recomputed from the
+     records) and release.manifest_sha256 the one the reader's anchor names? */
+  VA.checkAnchor = async function (anchor, recordsRoot, release) {
+    const hex64 = /^[0-9a-f]{64}$/;
+    if (!release || !hex64.test(String(release.manifest_sha256)) || !hex64.test(recordsRoot)) {
+      return { state: 'failed', text: 'release.json is missing or malformed: the release root cannot be computed.' };
+    }
+    const root = await VA.releaseRoot(recordsRoot, release.manifest_sha256);
+    const sig = release.signature;
+    let fp = null;
+    if (sig && hex64.test(String(sig.public_key))) fp = VA.hex(await VA.sha256(VA.unhex(sig.public_key)));
+    if (!anchor) {
+      return { state: 'consistent', root: root, text: 'Consistent with this site\'s own data only: that proves nothing by itself. ' +
+        'Enter the release root the publisher announced' + (fp ? ' (or their key fingerprint)' : '') + ' above. This site\'s release root is ' +
+        root + (fp ? '; it is signed by key ' + fp : '') + '.' };
+    }
+    if (anchor === root) return { state: 'ok', root: root, text: 'matches the release root you entered, ' + root + '.' };
+    if (fp && anchor === fp) {
+      let good = false, why = '';
+      try { good = /^[0-9a-f]{128}$/.test(String(sig.value)) && await ed25519(sig.public_key, sig.value, 'voteaudit-release/2 root ' + root); }
+      catch (e) { why = ' (' + e.message + ')'; }
+      if (good) return { state: 'ok', root: root, text: 'is signed by the key you entered, ' + fp + ' (release root ' + root + ').' };
+      return { state: 'failed', root: root, text: 'does NOT carry a valid signature by the key you entered' + why + '.' };
+    }
+    if (anchor === recordsRoot) {
+      return { state: 'failed', root: root, text: 'You entered the records-only Merkle root, which does not cover the files: enter the release root.' };
+    }
+    return { state: 'failed', root: root, text: 'does NOT match what you entered: this copy\'s release root is ' + root + (fp ? ', its key ' + fp : '') + '.' };
+  };
 })();

@@ -166,9 +166,19 @@
     const done = await Promise.all(proofs);
     const okAll = done.length > 0 && done.every(function (p) { return p.ok; });
     const proof = el('p', { id: 'proof' });
-    setState(proof, okAll ? 'ok' : 'failed', okAll
-      ? '✓ Every record above is included in the published Merkle root ' + meta.root + ' (tree of ' + meta.tree_size.toLocaleString('en-US') + ' records).'
-      : '✗ Inclusion proof FAILED: these numbers are not the ones published under root ' + meta.root + '.');
+    let release = null;
+    try { release = await VA.load('release'); } catch (e) { release = null; }
+    const anchored = await VA.checkAnchor(VA.getAnchor(), meta.root, release);
+    if (!okAll) {
+      setState(proof, 'failed', '✗ Inclusion proof FAILED: these numbers are not the ones in this site\'s records root ' + meta.root + '.');
+    } else if (anchored.state === 'ok') {
+      setState(proof, 'ok', '✓ Every record above is included in this release (tree of ' + meta.tree_size.toLocaleString('en-US') +
+        ' records), which ' + anchored.text);
+    } else if (anchored.state === 'failed') {
+      setState(proof, 'failed', '✗ The records are included in this site\'s own root, but this release ' + anchored.text);
+    } else {
+      setState(proof, 'consistent', 'The records above are included in this site\'s records root ' + meta.root + '. ' + anchored.text);
+    }
     view.appendChild(proof);
     const det = el('details');
     det.appendChild(el('summary', {}, 'Inclusion proofs (RFC 9162)'));
@@ -223,6 +233,7 @@
     }
     $('search').addEventListener('submit', runSearch);
     window.addEventListener('hashchange', showUnit);
+    VA.watchAnchor(showUnit);
     await showUnit();
     document.body.setAttribute('data-ready', '1');
   }

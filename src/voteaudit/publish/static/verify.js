@@ -1,9 +1,11 @@
-/* voteaudit publication: recompute every file hash, every record hash and the Merkle root in the browser. */
+/* voteaudit publication: recompute every file hash, every record hash, the Merkle root and the release root in the
+   browser, and compare the release root (or signing key) with the anchor the reader enters. */
 'use strict';
 (function () {
   const VA = window.VA, el = VA.el;
   const $ = function (id) { return document.getElementById(id); };
   const dec = new TextDecoder();
+  const OWN = ['manifest.json', 'manifest.sha256', 'release.json', 'release.js'];
   const SAFE = /^(?!.*(^|\/)\.\.?(\/|$))[^\\:\u0000-\u001f\u007f]+$/;
 
   function progress(text) { $('progress').textContent = text; }
@@ -29,7 +31,7 @@
     }
     let man;
     try { man = JSON.parse(dec.decode(mbytes)); } catch (e) { res.problems.push('manifest.json is not JSON'); return res; }
-    if (!man || man.format !== 'voteaudit-publication/1' || !man.files || !man.records || !man.merkle) {
+    if (!man || man.format !== 'voteaudit-publication/2' || !man.files || !man.records || !man.merkle) {
       res.problems.push('manifest.json is not a voteaudit publication manifest'); return res;
     }
     res.root = man.merkle.root;
@@ -48,7 +50,7 @@
     });
     if (listing) {
       listing.forEach(function (rel) {
-        if (!(rel in man.files) && rel !== 'manifest.json' && rel !== 'manifest.sha256') res.added.push(rel);
+        if (!(rel in man.files) && OWN.indexOf(rel) < 0) res.added.push(rel);
       });
     }
     progress('Recomputing ' + man.records.length.toLocaleString('en-US') + ' records and the Merkle root…');
@@ -83,6 +85,23 @@
     }
     res.files = files.length;
     res.records = seen.size;
+    if (complete) {
+      let release = null;
+      const rb = await getBytes('release.json');
+      try { release = rb ? JSON.parse(dec.decode(rb)) : null; } catch (e) { release = null; }
+      if (!release) res.problems.push('release.json is missing or unreadable');
+      else {
+        const root = await VA.releaseRoot(res.recomputedRoot, digest);
+        const key = man.signing_key, sig = release.signature;
+        if (release.root !== root || release.records_root !== res.recomputedRoot || release.manifest_sha256 !== digest) {
+          res.changed.push('release.json'); res.problems.push('release.json is not what manifest.json implies');
+        }
+        if (key ? !sig || sig.public_key !== key.public_key || sig.fingerprint !== key.fingerprint : !!sig) {
+          res.problems.push('release.json and manifest.json disagree on the signing key');
+        }
+        res.anchor = await VA.checkAnchor(VA.getAnchor(), res.recomputedRoot, { manifest_sha256: digest, signature: sig });
+      }
+    }
     return res;
   }
 
@@ -92,12 +111,22 @@
     const bad = ['changed', 'added', 'removed', 'recordsChanged', 'recordsAdded', 'recordsRemoved', 'problems']
       .filter(function (k) { return res[k].length; });
     const status = el('p', { id: 'status' });
-    status.setAttribute('data-state', bad.length ? 'failed' : 'ok');
-    status.textContent = bad.length
-      ? '✗ FAILED: this copy of the publication differs from its manifest.'
-      : '✓ OK: ' + res.files + ' files and ' + res.records.toLocaleString('en-US') + ' records match manifest.json; Merkle root ' + res.root + '.';
+    const what = (res.files || 0) + ' files and ' + (res.records || 0).toLocaleString('en-US') + ' records';
+    const anchor = res.anchor || { state: 'failed', text: 'cannot be computed.' };
+    if (bad.length) {
+      status.setAttribute('data-state', 'failed');
+      status.textContent = '✗ FAILED: this copy of the publication differs from its manifest.';
+    } else if (anchor.state === 'ok') {
+      status.setAttribute('data-state', 'ok');
+      status.textContent = '✓ OK: ' + what + ' match manifest.json, and this release ' + anchor.text;
+    } else if (anchor.state === 'failed') {
+      status.setAttribute('data-state', 'failed');
+      status.textContent = '✗ NOT the announced release: ' + what + ' match this copy\'s own manifest, but this release ' + anchor.text;
+    } else {
+      status.setAttribute('data-state', 'consistent');
+      status.textContent = 'Consistent: ' + what + ' match manifest.json. ' + anchor.text;
+    }
     out.appendChild(status);
-    if (res.digest) out.appendChild(el('p', { class: 'muted' }, 'sha256 of manifest.json: ' + res.digest + ' — compare it (or the root) with what the publisher announced.'));
     if (mode === 'http') out.appendChild(el('p', { class: 'muted' }, 'Over HTTP a page cannot list a folder, so extra files are not detected here; choose the folder below or run `voteaudit verify DIR`.'));
     const names = { changed: 'Files changed', added: 'Files added', removed: 'Files removed', recordsChanged: 'Records changed',
       recordsAdded: 'Records added', recordsRemoved: 'Records removed', problems: 'Problems' };
@@ -123,6 +152,7 @@
   }
 
   async function fromFolder(fileList) {
+    lastFolder = fileList;
     const files = {};
     Array.from(fileList).forEach(function (f) {
       const rel = (f.webkitRelativePath || f.name).split('/');
@@ -136,6 +166,11 @@
     try { report(await check(getBytes, Object.keys(files)), 'folder'); } catch (err) { progress('Verification failed: ' + err.message); }
   }
 
+  let lastFolder = null;
+  VA.watchAnchor(function () {
+    if (lastFolder) fromFolder(lastFolder);
+    else if (!VA.fromDisk && $('result').childNodes.length) fromServer();
+  });
   $('run').addEventListener('click', function () { fromServer(); });
   $('folder').addEventListener('change', function (ev) { fromFolder(ev.target.files); });
   if (VA.fromDisk) {
