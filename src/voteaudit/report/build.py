@@ -187,7 +187,7 @@ def _cases(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any], e
     """The ranked cases (``voteaudit cases``) and what each feed changed when (``voteaudit changes``)."""
     from voteaudit.casework import cases_of, feeds_of
 
-    changes = feeds_of(store, contest)
+    changes = feeds_of(store, contest, list(loaded))
     result = cases_of(store, contest, loaded=loaded, changes=changes)
     if result.margin is None:
         return None
