@@ -82,13 +82,13 @@ def cached(db: str, analysis: str, params: dict[str, Any], compute: Callable[[],
 def forensics_docs(store: Store, matrix: SourceMatrix, *, level: str | None = None, alpha: float = 0.05,
                    seed: int = 0, tests: list[str] | None = None, other: SourceMatrix | None = None,
                    correction: str | None = None, materiality: dict[str, float] | None = None,
-                   names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+                   names: dict[str, str] | None = None, as_of: str | None = None) -> list[dict[str, Any]]:
     """The forensics battery's results (as ``forensics --json`` prints them), computed once per store state."""
     from voteaudit.forensics import run_battery
 
     params = {"source": matrix.source, "contest": matrix.contest, "other": other.source if other else None,
               "level": level, "alpha": alpha, "seed": seed, "tests": list(tests) if tests else None,
-              "correction": correction, "materiality": materiality or None, "names": names or None}
+              "correction": correction, "materiality": materiality or None, "names": names or None, "as_of": as_of}
     return cached(str(getattr(store, "url", "")), "forensics", params,
                   lambda: [r.to_dict() for r in run_battery(matrix, level=level, alpha=alpha, seed=seed,
                                                             other=other, tests=tests, correction=correction,

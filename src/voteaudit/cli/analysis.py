@@ -10,6 +10,7 @@ import typer
 from voteaudit.cli.app import app
 from voteaudit.cli.common import (
     DEFAULT_DB,
+    AsOfOpt,
     ContestOpt,
     DbOpt,
     JsonOpt,
@@ -17,6 +18,7 @@ from voteaudit.cli.common import (
     handle_errors,
     out,
     progress,
+    read_matrix,
     refuse,
     store_at,
 )
@@ -35,6 +37,7 @@ def compare(
         "--level", help="Also list every area of this level (name or depth) with each source's totals there.")]
     = None,
     contest: ContestOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Compare every source with every other and with the announced bulletins.
 
@@ -54,10 +57,13 @@ def compare(
             if not 1 <= depth <= len(levels):
                 refuse(f"unknown level {level!r} (levels: {', '.join(levels) or 'none'})")
         if contest is None and len(store.contest_names()) > 1:
+            if as_of is not None:
+                refuse("--as-of compares one contest: give --contest (`voteaudit contests` lists them)")
             multi = build_contests_summary(store, top=top, level=depth)
         else:
             multi = None
-            doc = build_summary(store, top=top, level=depth, contest=contest)
+            loaded = {i.name: read_matrix(store, i.name, contest, as_of) for i in store.sources(contest)}
+            doc = build_summary(store, top=top, level=depth, contest=contest, loaded=loaded)
     if multi is not None:
         if as_json:
             emit(multi)
@@ -121,6 +127,7 @@ def estimate(
         "--partial-count", help="For bulletins announced before the count ended, let the tables not yet counted "
                                 "be any of the collected ones (integer program; slower).")] = False,
     contest: ContestOpt = None,
+    as_of: AsOfOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -138,7 +145,8 @@ def estimate(
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"estimating from {source}")
         doc = evidence(store, source, confidence=confidence, n_boot=boot, seed=seed, time_limit=time_limit,
-                       partial_count=partial_count, contest=contest)
+                       partial_count=partial_count, contest=contest,
+                       matrix=read_matrix(store, source, contest, as_of))
     if as_json:
         emit(doc)
         return
@@ -219,6 +227,7 @@ def forensics(
         "--materiality", help="TEST=VALUE: the smallest effect that is flagged (repeat); defaults in "
                               "voteaudit.forensics.materiality.")] = None,
     contest: ContestOpt = None,
+    as_of: AsOfOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -245,14 +254,14 @@ def forensics(
     thresholds = _materiality_option(materiality)
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"loading {source}")
-        m = store.matrix(source, contest)
-        o = store.matrix(other, contest) if other else None
+        m = read_matrix(store, source, contest, as_of)
+        o = read_matrix(store, other, contest, as_of) if other else None
         lvl = _level_name(store, level)
         names = store.labels(sorted(set(m.path[m.levels.index(lvl)].tolist()))) if lvl else {}
         step("running the battery")
         try:
             docs = forensics_docs(store, m, level=lvl, alpha=alpha, seed=seed, other=o, tests=test or None,
-                                  correction=correction, materiality=thresholds, names=names)
+                                  correction=correction, materiality=thresholds, names=names, as_of=as_of)
         except ValueError as exc:
             refuse(str(exc))
     if as_json:

@@ -51,6 +51,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document o
 ContestOpt = Annotated[str | None, typer.Option(
     "--contest", metavar="NAME",
     help="The contest to analyse (default: the store's only one; `voteaudit contests` lists them).")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", metavar="ISO8601",
+    help="For sources that are feeds: the version current at this time (default: the latest).")]
 
 # Optional extras: the top-level module a missing import names -> the extra that installs it.
 EXTRAS = {"cv2": "scan", "zxingcpp": "scan", "PIL": "scan", "segno": "scan", "pypdfium2": "scan",
@@ -149,6 +152,13 @@ def store_at(db: str, *, read_only: bool = False) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def read_matrix(store: Store, source: str, contest: str | None, as_of: str | None) -> Any:
+    """One source's matrix; ``--as-of`` picks a feed's version and leaves other sources as they are."""
+    if as_of is not None and store.is_feed(source):
+        return store.matrix(source, contest, as_of=as_of)
+    return store.matrix(source, contest)
 
 
 def table(title: str, columns: list[str], rows: list[list[object]], *, right: set[int] | None = None) -> None:
