@@ -55,7 +55,7 @@ def test_a_missing_placeholder_value_is_an_error_not_a_silent_blank():
 def test_numbers_per_language(lang, num, pct, dec):
     n = Numbers(lang)
     assert (n.num(7156462), n.pct(0.671349), n.dec(0.05, 2)) == (num, pct, dec)
-    assert n.stated("51.2") == ("51.2" if lang == "en" else "51,2")  # as printed, in the language's decimal mark
+    assert n.stated("51.2") == ("51.2%" if lang == "en" else "51,2\u202f%")  # as printed, with its decimals
     assert n.num(None) == "—"
 
 
@@ -76,3 +76,14 @@ def test_messages_render_nested_parts_and_lists():
 def test_languages_are_the_catalogues():
     assert set(LANGS) == {p.name.removesuffix(".toml") for p in (resources.files("voteaudit") / "report" / "locales")
                           .iterdir() if p.name.endswith(".toml")}
+
+
+def test_the_users_name_for_a_unit_replaces_the_catalogues_but_never_a_value():
+    t = translator("en", {"unit": "precinct", "units": "precincts"})
+    assert t("headline_pair", a="Table A", b="tables", common=3, differ=1) == (
+        "Sources “Table A” and “tables” share 3 precincts and report different numbers for 1 of them.")
+    assert t("col_table") == "Precinct"
+    # a placeholder named like the word is left alone
+    assert "{" not in t("au_line", draws=1, tables=2, risk=0.1, limit=0.05, verdict="v")
+    es = translator("es", {"unit": "recinto", "units": "recintos"})
+    assert es("col_tables") == "Recintos" and "Mesa" in es("source_by_level", source="Mesa", level="estado")

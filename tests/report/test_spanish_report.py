@@ -55,7 +55,7 @@ def spanish(tmp_path_factory) -> tuple[str, str]:
 LEAKS = ["Projected from", "Even if all", "to be true", "registered voters", "Other 8 candidates", "tally sheets",
          "independent", "Not tested", "Nothing unusual", "would have to", "collected sheets", "The second digits",
          "tables", "national", " of valid votes", "Complete count", "arithmetic checks", "valid votes were added",
-         "rows,", "Flagged", "presidential election"]
+         "rows,", "Flagged", "presidential election", "Ballots = ", "no_sheet", "disagreement", "open"]
 
 
 def english_fragments() -> list[str]:

@@ -97,6 +97,9 @@ def phrase(t: Catalogue, text: str, prefix: str = "ph") -> str:
     m = re.match(r"^(.*) \((.*)\)$", text)
     if m and t.has(f"{prefix}_{_slug(m.group(1))}"):  # "leader share (Name)": the name stays
         return f"{t(f'{prefix}_{_slug(m.group(1))}')} ({m.group(2)})"
+    m = re.match(r"^(\d[\d,]*) (.+)$", text)  # "1,234 units without ...": the count is a parameter
+    if m and t.has(f"{prefix}_n_{_slug(m.group(2))}"):
+        return t(f"{prefix}_n_{_slug(m.group(2))}", n=int(m.group(1).replace(",", "")))
     key = f"{prefix}_{_slug(text)}"
     return t(key) if t.has(key) else text
 
@@ -288,7 +291,7 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     markupsafe.Markup built with escaping); ``methods`` adds method notes. With ``analyse``, the best-covered
     source (or ``source``) is projected (``estimate``) and run through the forensics battery (``forensics``).
     """
-    t = translator(lang)
+    t = translator(lang, store.vocabulary())
     fmt = formatters(lang)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

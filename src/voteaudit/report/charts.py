@@ -53,7 +53,7 @@ def grouped_bars(groups: dict[str, dict[str, float]], *, unit: str = "%", scale:
                          f'<text x="{left + w + 4:.1f}" y="{y + 11}">{escape(text)}</text>')
             y += bar_h + 3
         y += gap
-    return Markup(f'<svg viewBox="0 0 {width} {y}" role="img" aria-label="{escape(title)}" class="chart">'
+    return Markup(f'<svg viewBox="0 0 {width} {y}" role="img" aria-label="{escape(title)}" class="chart bars">'
                   f'<title>{escape(title)}</title>{"".join(parts)}</svg>')
 
 
@@ -70,7 +70,7 @@ def choropleth(geojson: Path, values: dict[str, float], *, key: str, title: str,
     show = fmt.format if isinstance(fmt, str) else fmt
     doc = json.loads(Path(geojson).read_text(encoding="utf-8"))
     polys = []
-    xs, ys = [], []
+    boxes: list[tuple[float, float, float, float]] = []
     for feat in doc["features"]:
         geom = feat.get("geometry") or {}
         rings = geom.get("coordinates", [])
@@ -81,12 +81,16 @@ def choropleth(geojson: Path, values: dict[str, float], *, key: str, title: str,
         name = (feat.get("properties") or {}).get(key)
         polys.append((name, rings))
         for poly in rings:
-            for lon, lat, *_ in poly[0]:
-                xs.append(lon)
-                ys.append(lat)
-    if not xs:
+            lons, lats = [p[0] for p in poly[0]], [p[1] for p in poly[0]]
+            boxes.append((min(lons), min(lats), max(lons), max(lats)))
+    if not boxes:
         return Markup("")
-    box = (min(xs), min(ys), max(xs), max(ys))
+    # the frame fits the land, not a speck of a far-off islet (e.g. Isla de Aves, 500 km north of Venezuela's
+    # coast), which would otherwise leave a blank band above the map: rings smaller than 1/2000 of the largest
+    # count only if they lie within the frame of the others
+    size = [(b[2] - b[0]) * (b[3] - b[1]) for b in boxes]
+    big = [b for b, s in zip(boxes, size, strict=True) if s >= max(size) / 2000] or boxes
+    box = (min(b[0] for b in big), min(b[1] for b in big), max(b[2] for b in big), max(b[3] for b in big))
     w = 600.0
     h = w * (box[3] - box[1]) / (box[2] - box[0])
     vals = [v for v in values.values() if v is not None]
@@ -111,10 +115,10 @@ def choropleth(geojson: Path, values: dict[str, float], *, key: str, title: str,
                      f"<title>{escape(label)}</title></path>")
     sw = w / steps  # one swatch per step, its value centred below it (the shade at that value)
     legend = "".join(
-        f'<rect x="{k * sw + 2:.1f}" y="{h + 6:.0f}" width="{sw - 4:.1f}" height="12" fill="{mix(k / (steps - 1))}" '
-        f'stroke="#999" stroke-width="0.5"/><text x="{k * sw + sw / 2:.1f}" y="{h + 32:.0f}" text-anchor="middle">'
-        f"{escape(show(vmin + (vmax - vmin) * k / (steps - 1)))}</text>" for k in range(steps))
-    return Markup(f'<svg viewBox="0 0 {w:.0f} {h + 38:.0f}" role="img" aria-label="{escape(title)}" class="chart">'
+        f'<rect x="{k * sw + 2:.1f}" y="{h + 8:.0f}" width="{sw - 4:.1f}" height="14" fill="{mix(k / (steps - 1))}" '
+        f'stroke="#999" stroke-width="0.5"/><text x="{k * sw + sw / 2:.1f}" y="{h + 42:.0f}" text-anchor="middle" '
+        f'font-size="17">{escape(show(vmin + (vmax - vmin) * k / (steps - 1)))}</text>' for k in range(steps))
+    return Markup(f'<svg viewBox="0 0 {w:.0f} {h + 50:.0f}" role="img" aria-label="{escape(title)}" class="chart">'
                   f"<title>{escape(title)}</title>{''.join(parts)}{legend}</svg>")
 
 

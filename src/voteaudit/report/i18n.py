@@ -112,14 +112,30 @@ class Numbers:
 
         return "—" if v is None else f"{v:.{digits}g}".replace(".", get_decimal_symbol(self.locale))
 
+    def when(self, v: object) -> str:
+        """A timestamp (datetime or ISO text) as the language writes it, to the minute; other text unchanged."""
+        from datetime import datetime
+
+        from babel.dates import format_date, format_time
+
+        if v is None or v == "":
+            return "—"
+        try:
+            dt = v if isinstance(v, datetime) else datetime.fromisoformat(str(v))
+        except ValueError:
+            return str(v)
+        day = format_date(dt, "medium", locale=self.locale)
+        has_time = isinstance(v, datetime) or len(str(v)) > 10
+        return f"{day} {format_time(dt, 'short', locale=self.locale)}" if has_time else day
+
     def stated(self, v: float | str | None) -> str:
-        """A percentage as a bulletin printed it (51.2 → 51,2), with the digits it was printed with."""
+        """A percentage as a bulletin printed it (51.2 → 51.2% / 51,2 %), with the digits it was printed with."""
         if v is None or v == "":
             return "—"
         text = str(v)
         digits = len(text.split(".")[1]) if "." in text else 0
         try:
-            return self.dec(float(text), digits)
+            return self.pct(float(text) / 100, digits)
         except ValueError:
             return text
 
@@ -127,20 +143,37 @@ class Numbers:
         return "—" if v is None else ("+" if v > 0 else "−" if v < 0 else "") + self.num(abs(v))
 
     def signedf(self, v: float | None, digits: int = 2) -> str:
-        return "—" if v is None else ("+" if v > 0 else "−" if v < 0 else "") + self.dec(abs(v), digits)
+        if v is None:
+            return "—"
+        r = round(v, digits)  # the sign of what is shown: -0.001 at 2 digits is 0.00, not −0.00
+        return ("+" if r > 0 else "−" if r < 0 else "") + self.dec(abs(v), digits)
 
 
 class Catalogue:
-    """``t(key, **values)``: a text of ``lang`` with its values formatted, falling back to English."""
+    """``t(key, **values)``: a text of ``lang`` with its values formatted, falling back to English.
 
-    def __init__(self, lang: str) -> None:
+    ``vocabulary`` (``Store.vocabulary()``: ``{"unit": "precinct", "units": "precincts"}``) names the unit: the
+    catalogue's own word for it (``unit_singular``/``unit_plural``: table(s), mesa(s)) is replaced in the texts —
+    only in the catalogue's words, never in the values (a candidate called Mesa stays Mesa)."""
+
+    def __init__(self, lang: str, vocabulary: Mapping[str, str] | None = None) -> None:
         self.lang = lang
         self.table, self.fallback = catalogue(lang), catalogue("en")
         self.formatter = _Formatter(lang)
         self.numbers = self.formatter.numbers
+        self.words: list[tuple[re.Pattern[str], str]] = []
+        if vocabulary and vocabulary.get("unit"):
+            unit, units = vocabulary["unit"], vocabulary.get("units") or vocabulary["unit"]
+            for mine, theirs in ((self.table["unit_plural"], units), (self.table["unit_singular"], unit)):
+                for a, b in ((mine, theirs), (mine[:1].upper() + mine[1:], theirs[:1].upper() + theirs[1:])):
+                    # a whole word outside {placeholders}; braces in the user's word are doubled for str.format
+                    self.words.append((re.compile(rf"(?<![{{\w]){re.escape(a)}(?![\w}}:])"),
+                                       b.replace("{", "{{").replace("}", "}}")))
 
     def __call__(self, key: str, **values: object) -> str:
         text = self.table.get(key, self.fallback[key])
+        for pattern, word in self.words:
+            text = pattern.sub(lambda _m, w=word: w, text)
         return self.formatter.vformat(text, (), values) if values or "{" in text else text
 
     def has(self, key: str) -> bool:
@@ -166,13 +199,14 @@ class Catalogue:
         return v
 
 
-def translator(lang: str) -> Catalogue:
-    """``t(key, **values)`` in ``lang``, falling back to English (a :class:`Catalogue`)."""
-    return Catalogue(lang)
+def translator(lang: str, vocabulary: Mapping[str, str] | None = None) -> Catalogue:
+    """``t(key, **values)`` in ``lang``, falling back to English (a :class:`Catalogue`), with the election's own
+    name for a unit (``vocabulary``)."""
+    return Catalogue(lang, vocabulary)
 
 
 def formatters(lang: str) -> dict[str, Callable[..., str]]:
     """The report's Jinja filters: ``num``, ``pct``, ``dec``, ``signed``, ``signedf`` in ``lang``."""
     n = Numbers(lang)
     return {"num": n.num, "pct": n.pct, "dec": n.dec, "signed": n.signed, "signedf": n.signedf, "sig": n.sig,
-            "stated": n.stated}
+            "stated": n.stated, "when": n.when}

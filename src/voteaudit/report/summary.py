@@ -110,7 +110,8 @@ def build_summary(store: Store, *, top: int = 50, level: int | None = None,
     extra = {"by_level": level_table(store, matrices, level)} if level else {}
     return {
         **extra,
-        "election": {"levels": levels, "universe": universe, "units_seen": union},
+        "election": {"levels": levels, "universe": universe, "units_seen": union,
+                     **({"vocabulary": vocab} if (vocab := store.vocabulary()) else {})},
         "sources": [source_summary(m, i, universe, union, labels) for m, i in zip(matrices, infos, strict=True)],
         "announced": announced,
         "comparison": {"pairs": [p.to_dict() for p in pairs], "announced": vs_announced},
