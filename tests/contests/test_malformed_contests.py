@@ -126,3 +126,23 @@ def test_toml_lists_add_up_and_contest_section(cli, db, tmp_path):
     assert result.doc["contest"] == "Mayor"
     src = cli("compare", json_out=True).doc["sources"][0]
     assert src["registered"] == 36 and src["totals"] == {"a": 10, "b": 12}
+
+
+def test_tables_that_did_not_report_count_as_missing(cli, db, tmp_path):
+    text = ("precinct,status,registered,a,b\n1,,100,30,20\n2,NOT_RECEIVED,90,,\n3,,80,10,10\n4,,70,,\n")
+    flags = ["--source", "s", "--kind", "official", "--unit", "precinct", "--registered", "registered",
+             "--candidate", "a", "--candidate", "b", "--missing-if", "status=NOT_RECEIVED", "--empty-as-missing"]
+    result = cli("ingest", write(tmp_path / "x.csv", text), *flags, json_out=True)
+    assert result.exit_code == 0, result.stderr
+    assert result.doc["records_added"] == 2
+    doc = cli("compare", json_out=True).doc
+    src = doc["sources"][0]
+    assert doc["election"]["units_unreported"] == 2 and doc["election"]["units_seen"] == 4
+    assert src["units"] == 2 and src["coverage"] == 0.5       # never zero-turnout tables
+    assert src["totals"] == {"a": 40, "b": 30}
+    from voteaudit.store import open_store
+
+    with open_store(db, read_only=True) as store:
+        assert [(u["unit"], u["row"], u["reason"]) for u in store.unreported("s")] == [
+            ("2", 3, "status=NOT_RECEIVED"), ("4", 5, "empty counts")]
+        assert store.labels(["2", "4"]) == {"2": "2", "4": "4"}

@@ -37,3 +37,27 @@ def test_cross_contest_in_compare_ranked(cli, db, tmp_path):
     cross = cli("compare", json_out=True).doc["cross_contest"][0]
     assert cross["tables_compared"] == 3 and cross["differ"] == 2
     assert [(t["unit"], t["difference"]) for t in cross["tables"]] == [("3", 5), ("1", 2)]
+
+
+def test_publish_one_contest_of_several(cli, db, tmp_path):
+    assert cli("ingest", write(tmp_path / "x.csv", TEXT), *FLAGS).exit_code == 0
+    refused = cli("publish", "--out", tmp_path / "all", "--no-report")
+    assert refused.exit_code != 0 and "several contests" in refused.stderr
+    site = tmp_path / "council"
+    result = cli("publish", "--out", site, "--contest", "Council", "--no-report")
+    assert result.exit_code == 0, result.stderr
+    records = (site / "bulk" / "records.csv").read_text(encoding="utf-8")
+    assert records.count("\n") == 3   # header + the two Council tables
+    assert cli("verify", site).exit_code == 0
+
+
+def test_announce_per_contest(cli, db, tmp_path):
+    assert cli("ingest", write(tmp_path / "x.csv", TEXT), *FLAGS).exit_code == 0
+    bulletin = write(tmp_path / "b.json", '{"bulletins": [{"name": "final", "results": [{"candidate": "a", '
+                                          '"votes": 40}, {"candidate": "b", "votes": 50}]}]}')
+    refused = cli("announce", bulletin)
+    assert refused.exit_code != 0 and "several contests" in refused.stderr
+    assert cli("announce", bulletin, "--contest", "Council").exit_code == 0
+    council = cli("compare", "--contest", "Council", json_out=True).doc
+    other = cli("compare", "--contest", "<script>alert(1)</script>", json_out=True).doc
+    assert [b["totals"] for b in council["announced"]] == [{"a": 40, "b": 50}] and other["announced"] == []

@@ -86,6 +86,10 @@ def test_closing_a_case_keeps_its_note_and_lowers_the_open_effect(cli: Callable[
     for unit, case in changed.items():
         ms = [s[unit][CANDIDATES[a]] - s[unit][CANDIDATES[b]] for s in snaps if unit in s]
         assert case["margin_effect"] == max(abs(m - ms[-1]) for m in ms)
+    [gone] = [c for c in before["cases"] if c["kind"] == "withdrawn_after_publication"]
+    v2 = snaps[1]["2.6"]
+    assert gone["unit"] == "2.6" and gone["margin_effect"] == abs(v2[CANDIDATES[a]] - v2[CANDIDATES[b]])
+    assert before["open_effect"] == sum(c["margin_effect"] for c in before["cases"])
     target = changed["2.3"]
     res = cli("cases", "close", target["id"], "--note", "CNE corrected a typo; sheet seen", json_out=True)
     assert res.exit_code == 0, res.output
@@ -114,3 +118,33 @@ def test_the_report_lists_the_cases_and_the_feed_timeline(cli: Callable[..., obj
     timeline = summary["changes"]["cne"]["timeline"]
     assert [p["tables_changed"] for p in timeline] == [0, 2, 2]
     assert "Tables of “cne” changed in each version" in html
+
+
+def test_on_postgresql_closing_goes_to_the_audit_log_and_disputes_are_cases(pg_url: str, tmp_path: Path) -> None:
+    from tests.feeds.snapshots import MAPPING, TIMES, write_csv
+    from voteaudit.server.db import connect, ensure_schema
+
+    ensure_schema(pg_url)
+    snaps = snapshots()
+    with open_store(pg_url) as store:
+        for i, snap in enumerate(snaps):
+            ingest_file(store, write_csv(snap, tmp_path / f"v{i}.csv"), MAPPING, source="cne", kind="official",
+                        as_of=TIMES[i], feed=i == 0)
+        conn = store.conn
+        conn.execute("INSERT INTO users (name, role, token_hash) VALUES ('ana', 'observer', 'h1'), "
+                     "('ben', 'observer', 'h2')")
+        stored = snaps[2]["1.1"]
+        theirs = {**{c: stored[c] for c in CANDIDATES}, "B": stored["B"] + 30}
+        for user, results, status in ((1, {c: stored[c] for c in CANDIDATES}, "disputed"), (2, theirs, "disputed")):
+            conn.execute("INSERT INTO submissions (user_id, kind, content_sha256, unit, results, status) "
+                         "VALUES (%s, 'results', %s, '1.1', %s, %s)",
+                         [user, f"sha{user}", json.dumps(results), status])
+        doc = cases_of(store).to_dict()
+        [dispute] = [c for c in doc["cases"] if c["kind"] == "disputed_submission"]
+        assert dispute["unit"] == "1.1" and dispute["margin_effect"] == 30  # B +30 moves A - B by 30
+        assert {c["unit"] for c in doc["cases"] if c["kind"] == "changed_after_publication"} == {"2.3", "1.2", "3.5"}
+        close_case(store, dispute["id"], "reviewer recounted the sheet")
+    with connect(pg_url) as conn:
+        action, detail = conn.execute("SELECT action, detail FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
+    assert action == "case_closed" and detail["case"] == dispute["id"]
+    assert detail["notes"][0]["note"] == "reviewer recounted the sheet"

@@ -205,3 +205,12 @@ def test_calibrated_pairs_exist_for_every_published_test_with_a_calibration():
     for published, calibrated in CALIBRATED.items():
         assert published in TEST_IDS and calibrated in TEST_IDS
 
+
+
+def test_outliers_without_usable_vote_counts_are_not_tested_and_do_not_warn():
+    from voteaudit.forensics.outliers import run_outliers
+
+    m = simulate(300, seed=2).matrix
+    m.votes[:] = -1  # no table reports candidate counts (only turnout is usable)
+    res = {r.target: r for r in run_outliers(counts(m), alpha=0.05, seed=0, level="national")}
+    assert not res["candidate share >= 95%"].tested and not res["candidate share >= 95%"].flagged

@@ -433,10 +433,15 @@ def check_accepted(bench: Bench, fmt: str, path: Path, expect: Expect, source: s
     bench.n["accepted"] += 1
 
 
-def recount_damaged(path: Path, fmt: str) -> Expect | None:
+def recount_damaged(path: Path, fmt: str) -> Expect:
     """Damaged bytes that were accepted: recount them as cp1252 if they are not UTF-8 (the reader's
-    fallback for Excel exports); None when even that cannot be read as a table here."""
+    fallback for Excel exports); ``accept`` is False when even that is not a table here."""
     data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            return Expect(False, reason="corrupt gzip")
     try:
         data.decode("utf-8")
         return recount(path, fmt, predict=True)

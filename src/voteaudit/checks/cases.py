@@ -7,7 +7,8 @@ Kinds of case, each with the most it could move the margin between the leader an
   (``audit_discrepancy`` when one copy is a hand count, a source of kind ``audit``);
 - ``conflict`` — one source holds differing copies of a table: ``max m - min m`` over its copies;
 - ``changed_after_publication`` — a feed's table changed between versions:
-  ``max_v |m_v - m_latest|`` over its versions;
+  ``max_v |m_v - m_latest|`` over its versions; ``withdrawn_after_publication`` — a table a feed
+  published and then dropped from its latest version: ``|m|`` of its last published copy;
 - ``disputed_submission`` — observers' submissions for a table disagree (server store):
   ``max m - min m`` over the submissions and the stored copy;
 - ``no_sheet`` — tables without a sheet (no copy from a source other than the authority): each
@@ -191,6 +192,12 @@ def changed_tables(changes: dict[str, FeedChanges], leader: str, runner: str) ->
                 "sources": [source], "decreased": t.decreased, "votes_moved": t.size,
                 "margins": [{"version": fc.versions[v]["version"], "as_of": fc.versions[v]["as_of"], "margin": m}
                             for (v, _), m in zip(t.history, ms, strict=True)], "changes": detail["changes"]}))
+        for d in fc.disappeared:
+            if d["returned"] is None:  # published, then gone from the latest version: its margin is unaccounted for
+                m = _margin(d["votes"], leader, runner)
+                out.append(Case("withdrawn_after_publication", d["unit"], None if m is None else abs(m), {
+                    "sources": [source], "votes": d["votes"], "last_version": d["last_version"],
+                    "last_as_of": d["last_as_of"], "gone_version": d["gone_version"], "gone_as_of": d["gone_as_of"]}))
     return out
 
 

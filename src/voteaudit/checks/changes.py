@@ -194,7 +194,8 @@ def feed_changes(versions: Sequence[Version], *, level: int = 0) -> FeedChanges:
         for gi in vanished.tolist():
             gone[gi] = {"unit": str(units[gi]), "region": str(region[gi]),
                         "last_version": versions[vi - 1].number, "last_as_of": times[vi - 1],
-                        "gone_version": v.number, "gone_as_of": v.as_of, "returned": None}
+                        "gone_version": v.number, "gone_as_of": v.as_of, "returned": None,
+                        "votes": {c: int(x) for c, x in zip(cands, last[gi, k:].tolist(), strict=True) if x >= 0}}
             disappeared.append(gone[gi])
         for gi in np.flatnonzero(present & ~present_before & known).tolist():
             if gi in gone:

@@ -90,7 +90,7 @@ def _keep_dir(db: str, keep: Path | None) -> Path:
 @app.command()
 @handle_errors
 def watch(
-    target: Annotated[str, typer.Argument(metavar="URL_OR_PATH", help="The feed: an http(s) URL or a local file.")],
+    url_or_path: Annotated[str, typer.Argument(help="The feed: an http(s) URL or a local file.")],
     source: Annotated[str, typer.Option("--source", help="Source the versions are stored under (a feed).")],
     every: Annotated[float, typer.Option("--every", metavar="SECONDS", help="Seconds between fetches.")],
     kind: Annotated[KindName, typer.Option("--kind", help="Who publishes the feed.")] = "official",
@@ -150,10 +150,10 @@ def watch(
             say(text)
 
     with store_at(db) as store:
-        w = Watch(store, target, _keep_dir(db, keep), source, kind, m, fmt=fmt, contest=contest, strict=strict)
+        w = Watch(store, url_or_path, _keep_dir(db, keep), source, kind, m, fmt=fmt, contest=contest, strict=strict)
         lines = run(w, every=every, times=times, report=report)
     if as_json:
-        emit({"target": target, "source": source, "fetches": lines})
+        emit({"target": url_or_path, "source": source, "fetches": lines})
 
 
 def _line(f: dict[str, Any]) -> str:
@@ -166,5 +166,5 @@ def _line(f: dict[str, Any]) -> str:
         return f"{head} new bytes {f['sha256'][:12]} kept at {f['kept']}, not a version: {f['error']}"
     v = f["version"] or {}
     same = " (same bytes as an earlier version)" if f["import"] == "new version" else ""
-    return (f"{head} version {v.get('version')} ({f['sha256'][:12]}): {f['records_added']:,} new or changed "
-            f"records{same}")
+    return (f"{head} version {v.get('version')} ({f['sha256'][:12]}): {f['records_added']:,} tables new or "
+            f"changed{same}")

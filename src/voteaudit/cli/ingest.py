@@ -9,7 +9,19 @@ import typer
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from voteaudit.cli.app import app
-from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, KindName, emit, err, handle_errors, out, progress, store_at
+from voteaudit.cli.common import (
+    DEFAULT_DB,
+    ContestOpt,
+    DbOpt,
+    JsonOpt,
+    KindName,
+    emit,
+    err,
+    handle_errors,
+    out,
+    progress,
+    store_at,
+)
 
 
 @app.command()
@@ -172,6 +184,8 @@ def reshape_flags(m: object, contest_column: list[str] | None, where: list[str] 
 @handle_errors
 def announce(
     file: Annotated[Path, typer.Argument(help="Bulletins as JSON or CSV (see `voteaudit.ingest.bulletins`).")],
+    contest: Annotated[str | None, typer.Option(
+        "--contest", help="The contest these totals are for (default: the store's only one).")] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -190,7 +204,7 @@ def announce(
     for b in bulletins:
         b.sha256 = digest
     with store_at(db) as store:
-        added = store.write_bulletins(bulletins, universe)
+        added = store.write_bulletins(bulletins, universe, contest=contest)
     doc = {"file": str(file), "bulletins": [b.name for b in bulletins], "added": added, "universe": universe}
     if as_json:
         emit(doc)
@@ -206,6 +220,7 @@ def scan(
     kind: Annotated[KindName, typer.Option("--kind", help="Who collected the sheets.")] = "observer",
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes (use 2 on a 2-core machine).")] = 1,
     strict: Annotated[bool, typer.Option("--strict", help="Reject the batch if any sheet is implausible.")] = False,
+    contest: ContestOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -224,7 +239,8 @@ def scan(
                   transient=True, disable=as_json or not err.is_terminal) as bar, store_at(db) as store:
         task = bar.add_task("scan", total=None)
         doc = scan_into_store(store, paths, source=source, kind=kind, workers=workers, strict=strict,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+                              progress=lambda done, total: bar.update(task, completed=done, total=total),
+                              contest=contest)
     if as_json:
         emit(doc)
         return

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from voteaudit.cli.app import app
-from voteaudit.cli.common import DEFAULT_DB, DbOpt, JsonOpt, emit, err, handle_errors, out, progress, store_at
+from voteaudit.cli.common import (
+    DEFAULT_DB,
+    ContestOpt,
+    DbOpt,
+    JsonOpt,
+    emit,
+    err,
+    handle_errors,
+    out,
+    progress,
+    store_at,
+)
 
 if TYPE_CHECKING:
     from voteaudit.publish.verify import VerifyResult
@@ -38,6 +49,7 @@ def publish_command(
                                  "2,000,000 tables; ~10 s and ~70 MB gzipped per million tables).")] = None,
     sign: Annotated[Path | None, typer.Option(
         "--sign", help="Sign the release root with this Ed25519 private key (from `voteaudit keys new`).")] = None,
+    contest: ContestOpt = None,
 ) -> None:
     """Publish a static, tamper-evident site of every tally record, for any web server, CDN or disk.
 
@@ -66,7 +78,7 @@ def publish_command(
                                 source=sheets_source)
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         doc = publish(store, out_dir, step=step, title=title, shard_size=shard_size, sheets=links,
-                      report=not no_report, election_date=election_date, nist=nist, sign=key)
+                      report=not no_report, election_date=election_date, nist=nist, sign=key, contest=contest)
     if as_json:
         emit(doc)
         return

@@ -69,6 +69,8 @@ def expected_above(y: np.ndarray, n: np.ndarray, groups: np.ndarray | None) -> n
     if y.size == 0:
         return np.zeros(0)
     z = _logit(y, n)
+    if z.size == 0:
+        return np.zeros(0)
     inv = np.zeros(z.size, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     cnt = np.bincount(inv)
     m = (np.bincount(inv, weights=z) / np.maximum(cnt, 1))[inv]

@@ -46,11 +46,11 @@ class _Registry(Mapping[str, int]):
         return len(self.by_unit)
 
 
-def _known_units(store: Store) -> dict[str, int]:
-    """Registered voters (or -1) of every table any source holds: the unit registry."""
+def _known_units(store: Store, contest: str | None = None) -> dict[str, int]:
+    """Registered voters (or -1) of every table any source holds in the contest: the unit registry."""
     known: dict[str, int] = {}
-    for info in store.sources():
-        m = store.matrix(info.name)
+    for info in store.sources(contest):
+        m = store.matrix(info.name, contest)
         for uid, reg in zip(m.unit_ids.tolist(), m.registered.tolist(), strict=True):
             if reg >= 0 or uid not in known:
                 known[uid] = reg
@@ -67,16 +67,17 @@ def _selection_candidates(sheet: Any) -> dict[str, str]:
 
 
 def scan_into_store(store: Store, paths: list[Path], *, source: str, kind: str = "observer", workers: int = 1,
-                    strict: bool = False, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Scan images/folders into ``source``; return a JSON-ready summary."""
+                    strict: bool = False, progress: Callable[[int, int], None] | None = None,
+                    contest: str | None = None) -> dict[str, Any]:
+    """Scan images/folders into ``source`` (in ``contest``: None = the store's only one); return a summary."""
     from voteaudit.ingest.scan import scan
 
     kind = Kind(kind).value
     queue_key = f"scan-queue:{source}"
-    queue = (store.state(queue_key) or {}).get("items", [])
+    queue = (store.state(queue_key, contest=contest) or {}).get("items", [])
     retry = [Path(item["path"]) for item in queue if Path(item["path"]).exists()]
     wanted = list(dict.fromkeys([*map(Path, paths), *retry]))
-    known = _known_units(store)
+    known = _known_units(store, contest)
     registered = {u: r for u, r in known.items() if r >= 0}
     report = scan(wanted, workers=workers, progress=progress, registered=_Registry(registered))
 
@@ -114,7 +115,7 @@ def scan_into_store(store: Store, paths: list[Path], *, source: str, kind: str =
                              file=r["origin"]["file"])
     if rows:
         batch = _batch(rows, store.levels())
-        imported = store.write_import(batch, source, kind, strict=strict)
+        imported = store.write_import(batch, source, kind, strict=strict, contest=contest)
         result.update({"records_added": imported.records_added, "identical_copies": imported.identical_copies,
                        "units_with_conflicts": imported.conflicts, "status": imported.status})
     else:
@@ -129,7 +130,7 @@ def scan_into_store(store: Store, paths: list[Path], *, source: str, kind: str =
                       "attempts": prev.get("attempts", 0) + 1})
     items += [item for p, item in old.items() if p not in decoded and p not in {i["path"] for i in items}
               and not Path(p).exists()]
-    store.save_state(queue_key, {"items": items})
+    store.save_state(queue_key, {"items": items}, contest=contest)
     result["review_queue"] = items
     return result
 

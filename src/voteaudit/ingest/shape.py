@@ -93,14 +93,18 @@ def split(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
     parts = ", ".join(f"nullif(trim({x}), '')" for x in contest_cols)
     contest_sql = f"concat_ws(' / ', {parts})" if contest_cols else lit(mapping.contest or "")
     missing = [f"({_is(x, v)})" for _, v, x in missing_if]
+    reasons = [lit(f"{name}={v}") for name, v, _ in missing_if]
     if mapping.empty_as_missing:
         missing.append("(" + " AND ".join(_empty(x) for x in votes) + ")")
+        reasons.append(lit("empty counts"))
+    reason_sql = ("CASE " + " ".join(f"WHEN {m} THEN {r}" for m, r in zip(missing, reasons, strict=True))
+                  + " END") if missing else "NULL"
     special = {}
     for kind, text in (("registered", mapping.registered_row), ("cast", mapping.cast_row)):
         if text:
             special[kind] = f"({_is(cand, text)} OR coalesce(trim({contest_sql}) = {lit(text.strip())}, false))"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE raw_k AS SELECT *, {uid} AS __uid, {contest_sql} AS __contest,
-        {' OR '.join(missing) or 'false'} AS __missing,
+        {' OR '.join(missing) or 'false'} AS __missing, {reason_sql} AS __reason,
         {' OR '.join(special.values()) or 'false'} AS __special
         {''.join(f', {cond} AS __is_{k}' for k, cond in special.items())}
         FROM raw_src WHERE {keep}""")
@@ -193,22 +197,20 @@ def _attach_unreported(con: duckdb.DuckDBPyConnection, batch: Batch, contest: st
     """Record the contest's non-reporting tables in ``batch`` (and their hierarchy nodes)."""
     names = [col[n] if n else None for n in mapping.unit_names] + [None] * (len(units) - len(mapping.unit_names))
     rows = con.execute(f"""SELECT __row, __uid, [{', '.join(f'trim({u})' for u in units)}],
-                           [{', '.join(f"nullif(trim({n}), '')" if n else 'NULL' for n in names)}]
+                           [{', '.join(f"nullif(trim({n}), '')" if n else 'NULL' for n in names)}], __reason
                            FROM raw_k WHERE __missing AND __contest = {lit(contest)} ORDER BY __row""").fetchall()
     reported = set(batch.records.column("unit_id").to_pylist())
-    reason = ", ".join([f"{x}={v}" for x, v in mapping.missing_if] + (["empty counts"] if mapping.empty_as_missing
-                                                                       else []))
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, str]] = {}
     nodes = {i: (d, p, lab) for i, d, p, lab in zip(*(batch.nodes.column(k).to_pylist()
                                                       for k in ("id", "depth", "parent", "label")), strict=True)}
-    for row, uid, parts, labels in rows:
+    for row, uid, parts, labels, reason in rows:
         if uid in reported:
             first = min(r for r, u in zip(batch.records.column("row").to_pylist(),
                                           batch.records.column("unit_id").to_pylist(), strict=True) if u == uid)
             raise InputError(f"table {uid} is marked as not reporting here but has results at row {first}",
                              file=origin, row=row, field=(mapping.missing_if[0][0] if mapping.missing_if
                                                           else mapping.long[1] if mapping.long else None))
-        seen.setdefault(uid, row)
+        seen.setdefault(uid, (row, reason))
         for k in range(len(parts)):
             nid = unit_id(parts[:k + 1])
             if nid not in nodes:
@@ -217,5 +219,5 @@ def _attach_unreported(con: duckdb.DuckDBPyConnection, batch: Batch, contest: st
     batch.nodes = pa.table({"id": ids, "depth": pa.array([nodes[i][0] for i in ids], pa.int32()),
                             "parent": pa.array([nodes[i][1] for i in ids], pa.string()),
                             "label": [nodes[i][2] for i in ids], "seq": pa.array(range(len(ids)), pa.int64())})
-    batch.unreported = pa.table({"unit_id": list(seen), "row": pa.array(list(seen.values()), pa.int64()),
-                                 "reason": [reason] * len(seen)})
+    batch.unreported = pa.table({"unit_id": list(seen), "row": pa.array([r for r, _ in seen.values()], pa.int64()),
+                                 "reason": [why for _, why in seen.values()]})

@@ -206,10 +206,10 @@ def _ints(values: list[int | None]) -> pa.Array:
     return pa.array(values, pa.int64())
 
 
-def collect(store: Store, *, sheets: Mapping[Any, str] | None = None) -> RecordSet:
+def collect(store: Store, *, sheets: Mapping[Any, str] | None = None, contest: str | None = None) -> RecordSet:
     """Every record of every source, in leaf order. ``sheets`` maps unit id or (source, unit id) to an image."""
     levels = store.levels() or []
-    matrices = [store.matrix(info.name) for info in store.sources()]
+    matrices = [store.matrix(info.name, contest) for info in store.sources(contest)]
     heads = [SourceHead(m.source, m.kind, list(m.candidates)) for m in matrices]
     candidates = list(dict.fromkeys(c for h in heads for c in h.candidates))
     cand_pos = {c: j for j, c in enumerate(candidates)}
@@ -245,7 +245,7 @@ def collect(store: Store, *, sheets: Mapping[Any, str] | None = None) -> RecordS
             pos = {c: j for j, c in enumerate(m.candidates)}
             where, copy_no, per, vrows, fl = [], [], [[] for _ in PER_UNIT], [], []  # type: ignore[var-annotated]
             units = []
-            for item in store.conflicts(m.source):
+            for item in store.conflicts(m.source, contest):
                 for copy, rec in enumerate(item["copies"]):
                     v = [0] * len(m.candidates)
                     for cand, k in rec["votes"].items():

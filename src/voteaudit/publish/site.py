@@ -154,7 +154,7 @@ def _ancestor_pairs(ids: pa.Array, labels: dict[str, str]) -> pa.Array:
 
 def write_bulk(w: SiteWriter, store: Store, recs: RecordSet, rec_hex: pa.Array, labels: dict[str, str], *,
                title: str, election_date: str | None, nist_gzip: bool | None,
-               nist: bool | None) -> tuple[list[dict[str, str]], list[str]]:
+               nist: bool | None, contest: str | None = None) -> tuple[list[dict[str, str]], list[str]]:
     """Every record as CSV and Parquet (straight from the record columns), and each source as NIST CDF JSON
     (``nist``: all sources; ``None``: sources of at most ``NIST_AUTO_MAX`` tables); returns the download
     list and the sources whose CDF export was left out."""
@@ -191,7 +191,7 @@ def write_bulk(w: SiteWriter, store: Store, recs: RecordSet, rec_hex: pa.Array, 
     skipped = []
     segment = distinct_names([s.name for s in recs.sources])
     for s in recs.sources:
-        m = store.matrix(s.name)
+        m = store.matrix(s.name, contest)
         if not (nist if nist is not None else m.n_units <= NIST_AUTO_MAX):
             skipped.append(s.name)
             continue
@@ -247,9 +247,10 @@ def _pages(w: SiteWriter, doc: dict[str, Any], downloads: list[dict[str, str]]) 
 def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda s: None,
             title: str = "Election results", shard_size: int = 256, sheets: Mapping[Any, str] | None = None,
             report: bool = True, report_options: dict[str, Any] | None = None, election_date: str | None = None,
-            nist_gzip: bool | None = None, nist: bool | None = None, sign: SigningKey | None = None) -> dict[str, Any]:
-    """Write the site into ``out_dir`` (new, empty, or a previous publication, replaced atomically); return
-    what was published, with ``root``, the release root to announce.
+            nist_gzip: bool | None = None, nist: bool | None = None, sign: SigningKey | None = None,
+            contest: str | None = None) -> dict[str, Any]:
+    """Write the site of one contest (None: the store's only one) into ``out_dir`` (new, empty, or a previous
+    publication, replaced atomically); return what was published, with ``root``, the release root to announce.
 
     ``shard_size`` (a power of two) records per ``tables/`` file; ``sheets`` maps a unit id or a
     (source, unit id) pair to a tally-sheet image: a local image file (copied into ``sheets/``) or a URL;
@@ -269,7 +270,7 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
     try:
         result = _write_site(store, SiteWriter(tmp), step=step, title=title, shard_size=shard_size, sheets=sheets,
                              report=report, report_options=report_options, election_date=election_date,
-                             nist_gzip=nist_gzip, nist=nist, sign=sign)
+                             nist_gzip=nist_gzip, nist=nist, sign=sign, contest=contest)
         step("swapping the new release in")
         staging.swap(tmp, out)
     except BaseException:
@@ -281,10 +282,10 @@ def publish(store: Store, out_dir: Path, *, step: Callable[[str], None] = lambda
 def _write_site(store: Store, w: SiteWriter, *, step: Callable[[str], None], title: str, shard_size: int,
                 sheets: Mapping[Any, str] | None, report: bool, report_options: dict[str, Any] | None,
                 election_date: str | None, nist_gzip: bool | None, nist: bool | None,
-                sign: SigningKey | None) -> dict[str, Any]:
+                sign: SigningKey | None, contest: str | None = None) -> dict[str, Any]:
     out = w.root
     step("reading records")
-    recs = collect(store, sheets=attach_sheets(w, sheets))
+    recs = collect(store, sheets=attach_sheets(w, sheets), contest=contest)
     if not len(recs):
         raise VoteauditError(f"{store.url} holds no records to publish: ingest a source first")
     step(f"hashing {len(recs):,} records")
@@ -307,13 +308,13 @@ def _write_site(store: Store, w: SiteWriter, *, step: Callable[[str], None], tit
     w.data("root", doc)
     step("writing bulk data")
     downloads, no_cdf = write_bulk(w, store, recs, rec_hex, labels, title=title, election_date=election_date,
-                                   nist_gzip=nist_gzip, nist=nist)
+                                   nist_gzip=nist_gzip, nist=nist, contest=contest)
     if report:
         from voteaudit.report.build import write_report
 
         step("writing the report")
         options = {"analyse": len(recs) <= ANALYSE_MAX, **(report_options or {})}
-        write_report(store, out, title=title, step=step, **options)
+        write_report(store, out, title=title, step=step, contest=contest, **options)
         for p in sorted(out.rglob("*")):
             rel = p.relative_to(out).as_posix()
             if p.is_file() and rel not in w.files:

@@ -258,12 +258,12 @@ def _audits(store: Store, doc: dict[str, Any], contest: str | None = None) -> li
 
 
 def _cases(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any], env: Environment,
-           t: Callable[..., str]) -> dict[str, Any] | None:
+           t: Callable[..., str], contest: str | None = None) -> dict[str, Any] | None:
     """The ranked cases (``voteaudit cases``) and what each feed changed when (``voteaudit changes``)."""
     from voteaudit.casework import cases_of, feeds_of
 
-    changes = feeds_of(store)
-    result = cases_of(store, loaded=loaded, changes=changes)
+    changes = feeds_of(store, contest, list(loaded))
+    result = cases_of(store, contest, loaded=loaded, changes=changes)
     if result.margin is None:
         return None
     full = result.to_dict()
@@ -314,7 +314,7 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         doc["audits"] = audits
         sections.append({"id": "audit", "title": t("au_title"),
                          "html": Markup(env.get_template("_audit.html").render(audits=audits, t=t))})
-    case_section = _cases(store, loaded, doc, env, t)
+    case_section = _cases(store, loaded, doc, env, t, contest)
     if case_section:
         sections.append(case_section)
     if analyse and doc["sources"]:

@@ -81,6 +81,11 @@ def build_summary(store: Store, *, top: int = 50, level: int | None = None,
     matrices = [loaded[i.name] if i.name in loaded else store.matrix(i.name, contest) for i in infos]
     universe = store.universe(contest)
     union = known_units(matrices)
+    # tables a source listed as not reporting are known tables without results: missing in coverage
+    unreported = sorted({u["unit"] for i in infos for u in store.unreported(i.name, contest)})
+    if unreported:
+        seen = set(pc.unique(pa.chunked_array([pa.array(m.unit_ids, pa.string()) for m in matrices])).to_pylist())
+        union += len(set(unreported) - seen)
     levels = store.levels() or []
     pairs = [compare_pair(a, b, top=top) for i, a in enumerate(matrices) for b in matrices[i + 1:]]
     wanted: set[str] = set()
@@ -111,6 +116,7 @@ def build_summary(store: Store, *, top: int = 50, level: int | None = None,
     return {
         **extra,
         "election": {"levels": levels, "universe": universe, "units_seen": union,
+                     **({"units_unreported": len(unreported)} if unreported else {}),
                      **({"vocabulary": vocab} if (vocab := store.vocabulary()) else {})},
         "sources": [source_summary(m, i, universe, union, labels) for m, i in zip(matrices, infos, strict=True)],
         "announced": announced,

@@ -377,7 +377,8 @@ def estimate_shares(
     s2 = np.nan_to_num(s2)
     with np.errstate(divide="ignore", invalid="ignore"):
         vh = np.where(n_h[:, None] > 0, (Nv**2 * (1 - f_h) / np.maximum(n_h, 1))[:, None] * s2, 0.0)
-    var = np.nan_to_num(vh).sum(axis=0) / T_lin**2
+    with np.errstate(divide="ignore", invalid="ignore"):  # no votes at all (T_lin = 0): no interval
+        var = np.nan_to_num(vh).sum(axis=0) / T_lin**2
     se = np.sqrt(var)
     zq = float(_st.norm.ppf(0.5 + confidence / 2))
     a_low, a_high = p - zq * se, p + zq * se
