@@ -82,7 +82,9 @@ def run_demo(out_dir: Path, *, db: str | None = None, step: Callable[[str], None
         step("recording the CNE bulletins")
         bulletins, universe = read_bulletins(demo_file("bulletins.json"))
         store.write_bulletins(bulletins, universe)
-        title = "Venezuela, presidential election of 28 July 2024"
+        from voteaudit.report.i18n import translator
+
+        title = translator(lang)("demo_title")
         options = {"geojson": demo_file("venezuela_states.geojson"), "lang": lang,
                    "geo_names": read_crosswalk(demo_file("states_crosswalk.csv"))}
         doc = write_report(store, out_dir, title=title, step=step, **options)

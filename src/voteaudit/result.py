@@ -68,6 +68,8 @@ class TestResult:
     adjustment: str | None = None
     area: dict[str, str] | None = None
     units_flagged_total: int | None = None  # how many units the test singles out (the list may be capped)
+    #: ``interpretation`` as a catalogue key and parameters (``stats/message.py``), for the report's other languages
+    message: dict[str, Any] | None = None
     #: Rewrites ``interpretation`` from the result (re-run by :meth:`conclude`, so the text follows the flag).
     describe: Callable[[TestResult], str] | None = field(default=None, repr=False, compare=False)
 
@@ -135,6 +137,7 @@ class TestResult:
                 "n": int(self.n),
                 "alpha": self.alpha,
                 "interpretation": self.interpretation,
+                **({"message": self.message} if self.message is not None else {}),
                 "caveats": self.caveats,
                 "reference": self.reference,
                 "details": self.details,

@@ -91,6 +91,11 @@ def compare(
 def print_summary(doc: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from voteaudit.report.i18n import translator
+
+    t = translator("en", doc.get("election", {}).get("vocabulary"))  # the election's word for a table
+    units = t("unit_plural")
+
     cands: list[str] = []
     for s in doc["sources"]:
         for c in sorted(s["totals"], key=lambda c: -s["totals"][c]):
@@ -99,13 +104,14 @@ def print_summary(doc: dict[str, Any]) -> None:
     table = Table(title="Totals by source (share of valid votes)")
     table.add_column("candidate")
     for s in doc["sources"]:
-        table.add_column(f"{s['name']} ({s['kind']})", justify="right")
+        table.add_column(f"{s['name']} ({t('kind_' + s['kind']) if t.has('kind_' + s['kind']) else s['kind']})",
+                         justify="right")
     for c in cands:
         table.add_row(c, *[f"{s['totals'].get(c, 0):,} ({100 * s['shares'].get(c, 0):.2f}%)" for s in doc["sources"]])
-    table.add_row("tables", *[f"{s['units']:,} ({100 * (s['coverage'] or 0):.1f}%)" for s in doc["sources"]])
+    table.add_row(units, *[f"{s['units']:,} ({100 * (s['coverage'] or 0):.1f}%)" for s in doc["sources"]])
     out.print(table)
     for p in doc["comparison"]["pairs"]:
-        out.print(f"{p['a']} vs {p['b']}: {p['common_units']:,} tables in both, {p['differ']:,} differ; "
+        out.print(f"{p['a']} vs {p['b']}: {p['common_units']:,} {units} in both, {p['differ']:,} differ; "
                   f"{p['only_a']:,} only in {p['a']}, {p['only_b']:,} only in {p['b']}.")
         for d in p["largest_disagreements"][:5]:
             out.print(f"  {d['unit']} {d['name']}: {d['size']:,} votes apart {d['difference']}")

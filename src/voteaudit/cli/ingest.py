@@ -88,6 +88,12 @@ def ingest(
                                            "offset, UTC; default: now).")] = None,
     feed: Annotated[bool, typer.Option("--feed", help="Declare the source a feed (at its first import): each file "
                                                       "is a version, tables may change between versions.")] = False,
+    unit_label: Annotated[str | None, typer.Option(
+        "--unit-label", help="What a table is called in this election (e.g. precinct): used by reports instead of "
+                             "'table'.")] = None,
+    unit_plural: Annotated[str | None, typer.Option(
+        "--unit-plural", help="Its plural, when not the label + 's' (e.g. --unit-label 'polling box' "
+                              "--unit-plural 'polling boxes').")] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -105,6 +111,9 @@ def ingest(
     """
     from voteaudit.ingest import ingest_files
     from voteaudit.ingest.mapping import Mapping, load_mapping, parse_condition
+    from voteaudit.store.base import unit_vocabulary
+
+    vocabulary = unit_vocabulary(unit_label, unit_plural) if unit_label else None  # checked before any write
 
     if fmt and fmt.lower() == "nist":
         m = None
@@ -132,6 +141,8 @@ def ingest(
         step(f"reading and validating {file.name}")
         results = ingest_files(store, file, m, source=source, kind=kind, strict=strict, fmt=fmt, contest=contest,
                                as_of=as_of, feed=feed)
+        if vocabulary:
+            store.set_vocabulary(vocabulary["unit"], vocabulary["units"])
     if as_json:
         emit(results[0].to_dict() if len(results) == 1 else {"contests": [r.to_dict() for r in results]})
         return

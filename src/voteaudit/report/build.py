@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,19 @@ from voteaudit.exports import csv_cell, csv_table, distinct_names
 from voteaudit.model import SourceMatrix
 from voteaudit.names import candidate_key
 from voteaudit.report import charts
-from voteaudit.report.i18n import translator
+from voteaudit.report.i18n import Catalogue, formatters, translator
 from voteaudit.report.summary import build_summary
 from voteaudit.store.base import Store
 
 
-def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
-             fmt_pct: Callable[[float], str] = lambda v: f"{100 * v:.1f}%") -> list[str]:
-    """The finding in plain words: the best-covered source against the latest national bulletin."""
+def headline(doc: dict[str, Any], t: Catalogue | None = None,
+             fmt_pct: Callable[[float], str] | None = None) -> list[str]:
+    """The finding in plain words: the best-covered source against the latest bulletin for the whole election.
+
+    Statements of the analyses are rendered from their ``message`` in ``t``'s language (their English
+    ``statement`` when they carry none)."""
+    t = t or translator("en")
+    pct = fmt_pct or (lambda v: t.numbers.pct(v, 1))
     lines = []
     sources = sorted(doc["sources"], key=lambda s: -s["units"])
     national = [b for b in doc["announced"] if b["unit"] is None]
@@ -38,34 +44,99 @@ def headline(doc: dict[str, Any], t: Callable[..., str] = translator("en"),
         s = sources[0]
         ranked = sorted(s["shares"].items(), key=lambda kv: -kv[1])
         cov = s["coverage_detail"]
-        lead = ", ".join(f"{c} {fmt_pct(v)}" for c, v in ranked[:2])
-        lines.append(t("headline_source", units=f"{cov['units']:,}", source=s["name"],
-                       coverage=fmt_pct(s["coverage"] or 0), total=f"{cov['units_total']:,}", lead=lead))
+        lead = ", ".join(f"{label(t, c)} {pct(v)}" for c, v in ranked[:2])
+        lines.append(t("headline_source", units=cov["units"], source=s["name"], kind=kind_label(t, s.get("kind")),
+                       coverage=pct(s["coverage"] or 0), total=cov["units_total"], lead=lead))
     if national:
         b = national[-1]
         ranked_b = sorted(b["shares"].items(), key=lambda kv: -kv[1])
         lines.append(t("headline_bulletin", bulletin=b["name"],
-                       lead=", ".join(f"{c} {fmt_pct(v)}" for c, v in ranked_b[:2])))
+                       lead=", ".join(f"{label(t, c)} {pct(v)}" for c, v in ranked_b[:2])))
         if sources:
             win_s = candidate_key(max(sources[0]["shares"], key=sources[0]["shares"].get))
-            lines.append(t("headline_differs" if win_s != candidate_key(ranked_b[0][0]) else "headline_same"))
+            the = f"kind_label_{sources[0].get('kind')}"
+            lines.append(t("headline_differs" if win_s != candidate_key(ranked_b[0][0]) else "headline_same",
+                           kind=t(the if t.has(the) else "kind_label_none")))
     for p in doc["comparison"]["pairs"]:
-        lines.append(t("headline_pair", a=p["a"], b=p["b"], common=f"{p['common_units']:,}", differ=f"{p['differ']:,}"))
+        lines.append(t("headline_pair", a=p["a"], b=p["b"], common=p["common_units"], differ=p["differ"]))
     ev = doc.get("estimate") or {}
     if ev.get("universe"):
-        lines.append(ev["estimate"]["statement"])
+        lines.append(said(t, ev["estimate"]))
         if ev.get("bounds_detail"):
-            lines.append(ev["bounds_detail"]["statement"])
+            lines.append(said(t, ev["bounds_detail"]))
         if ev.get("what_it_would_take"):
-            lines.append(ev["what_it_would_take"][-1]["statement"])
+            lines.append(said(t, ev["what_it_would_take"][-1]))
     for name, results in (ev.get("announced_tests") or {}).items():
         flagged = [r for r in results if r["test"] == "round_percentage" and r["flagged"]]
-        lines += [f"“{name}”: {r['interpretation']}" for r in flagged]
+        lines += [f"“{name}”: {said(t, r)}" for r in flagged]
     fh = doc.get("forensics_headline")
     if fh:
         lines.append(t("fx_title") + ": " + t("fx_headline", flagged=fh["flagged"], tested=fh["tested"],
-                                               expected=f"{fh['expected_by_chance']:.1f}", alpha=fh["alpha"]))
+                                               expected=t.numbers.dec(fh["expected_by_chance"], 1),
+                                               alpha=t.numbers.dec(fh["alpha"], 2)))
     return lines
+
+
+def said(t: Catalogue, result: dict[str, Any]) -> str:
+    """A result's statement (or a test's interpretation) in ``t``'s language, from its ``message``."""
+    return t.message(result.get("message"), result.get("statement") or result.get("interpretation") or "")
+
+
+def kind_label(t: Catalogue, kind: str | None) -> str:
+    """How the report names a source kind: "official results", "tally sheets collected by parties", ..."""
+    return t(f"kind_{kind}") if kind and t.has(f"kind_{kind}") else (kind or "")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def phrase(t: Catalogue, text: str, prefix: str = "ph") -> str:
+    """A fixed English phrase of the analyses (a forensics target, an effect unit, a method note) in ``t``'s
+    language: the catalogue key ``<prefix>_<slug of the phrase>``; the phrase itself when it has none."""
+    m = re.match(r"^(.*) \((.*)\)$", text)
+    if m and t.has(f"{prefix}_{_slug(m.group(1))}"):  # "leader share (Name)": the name stays
+        return f"{t(f'{prefix}_{_slug(m.group(1))}')} ({m.group(2)})"
+    m = re.match(r"^(\d[\d,]*) (.+)$", text)  # "1,234 units without ...": the count is a parameter
+    if m and t.has(f"{prefix}_n_{_slug(m.group(2))}"):
+        return t(f"{prefix}_n_{_slug(m.group(2))}", n=int(m.group(1).replace(",", "")))
+    key = f"{prefix}_{_slug(text)}"
+    return t(key) if t.has(key) else text
+
+
+def fx_said(t: Catalogue, r: dict[str, Any]) -> str:
+    """How to read one forensics result in ``t``'s language: the test's own interpretation in English; in
+    another language a sentence built from the result's fields (verdict, p-value, effect) and the
+    catalogue's description of the test (``fxt_<test>``)."""
+    if r.get("message") or t.lang == "en":
+        return said(t, r)
+    n = t.numbers
+    what = t(f"fxt_{r['test']}") if t.has(f"fxt_{r['test']}") else r["test"]
+    e = r.get("effect") or {}
+    effect = (f"{n.sig(e['value'], 3)} {phrase(t, e.get('unit') or '', 'un')}".strip()
+              if e.get("value") is not None else "—")
+    p = r.get("p_adjusted") if r.get("p_adjusted") is not None else r.get("p_value")
+    if not r.get("tested", True):
+        verdict = "fxr_not_tested"
+    elif r.get("p_value_method") == "none":
+        verdict = "fxr_desc_flagged" if r["flagged"] else "fxr_desc_clear"
+    else:
+        verdict = ("fxr_flagged" if r["flagged"] else "fxr_significant" if r.get("significant")
+                   else "fxr_clear")
+    return t(verdict, what=what, p=n.sig(p) if p is not None else "—", effect=effect,
+             tables=t("fxr_tables", n=r["units_flagged_count"]) if r.get("units_flagged_count") else "")
+
+
+_OTHERS = re.compile(r"^Other (\d+) candidates \(combined\)$")
+
+
+def label(t: Catalogue, name: str) -> str:
+    """A candidate line as the report shows it: the bulletins' pooled lines ("Other 8 candidates (combined)",
+    "others") in the report's language; real names as they are."""
+    m = _OTHERS.match(name)
+    if m:
+        return t("others_combined", n=int(m.group(1)))
+    return t("others") if name == "others" else name
 
 
 def _write_downloads(loaded: dict[str, SourceMatrix], doc: dict[str, Any], data_dir: Path) -> list[dict[str, str]]:
@@ -133,15 +204,19 @@ def _analyses(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any]
         share = np.where(total > 0, m.votes[:, lead] / total, np.nan)
     turnout = m.turnout()
     figures = []
+
+    def pct0(v: float) -> str:
+        return t.numbers.pct(v, 0)
+
     if np.isfinite(turnout).any():
         figures.append({"title": t("fx_fingerprint", candidate=name, source=source), "note": t("fx_fingerprint_note"),
                         "svg": charts.heatmap(turnout, share, title=t("fx_fingerprint", candidate=name,
                                                                         source=source),
-                                              xlabel="turnout", ylabel=name)})
+                                              xlabel=t("tg_turnout"), ylabel=name, pct=pct0)})
         figures.append({"title": t("fx_turnout"), "note": t("fx_hist_note"),
-                        "svg": charts.fine_histogram(100 * turnout, title=t("fx_turnout"))})
+                        "svg": charts.fine_histogram(100 * turnout, title=t("fx_turnout"), pct=pct0)})
     figures.append({"title": t("fx_share", candidate=name), "note": t("fx_hist_note"),
-                    "svg": charts.fine_histogram(100 * share, title=t("fx_share", candidate=name))})
+                    "svg": charts.fine_histogram(100 * share, title=t("fx_share", candidate=name), pct=pct0)})
     digits = second_digit_counts(m.votes[:, lead])
     if digits.sum() > 0:
         figures.append({"title": t("fx_digits", candidate=name), "note": t("fx_digits_note"),
@@ -204,19 +279,6 @@ def _cases(store: Store, loaded: dict[str, SourceMatrix], doc: dict[str, Any], e
             "html": Markup(env.get_template("_cases.html").render(cases=doc["cases"], feeds=feeds, t=t))}
 
 
-def _formatters(lang: str) -> dict[str, Callable[..., str]]:
-    """Number formats: 7,156,462 and 67.13% in English; 7.156.462 and 67,13% in Spanish."""
-    def local(text: str) -> str:
-        return text.translate(str.maketrans(",.", ".,")) if lang == "es" else text
-
-    return {
-        "num": lambda v: "—" if v is None else local(f"{v:,}"),
-        "pct": lambda v, d=2: "—" if v is None else local(f"{100 * v:.{d}f}") + "%",
-        "signed": lambda v: local(f"{v:+,}"),
-        "signedf": lambda v, d=2: local(f"{v:+.{d}f}"),
-    }
-
-
 def write_report(store: Store, out_dir: Path, *, title: str = "Election results check",
                  step: Callable[[str], None] = lambda s: None, geojson: Path | None = None,
                  geo_key: str = "NAME_1", geo_names: dict[str, str] | None = None, lang: str = "en",
@@ -229,8 +291,8 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
     markupsafe.Markup built with escaping); ``methods`` adds method notes. With ``analyse``, the best-covered
     source (or ``source``) is projected (``estimate``) and run through the forensics battery (``forensics``).
     """
-    t = translator(lang)
-    fmt = _formatters(lang)
+    t = translator(lang, store.vocabulary())
+    fmt = formatters(lang)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     step("reading the sources")
@@ -241,6 +303,11 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         doc.update(extra)
     env = Environment(loader=PackageLoader("voteaudit", "report/templates"), autoescape=select_autoescape())
     env.filters.update(fmt)
+    env.filters["label"] = lambda name: label(t, name)
+    env.filters["basename"] = lambda path: Path(str(path)).name  # provenance: the file's name, never a local path
+    env.globals["lang"] = lang
+    env.globals.update(said=lambda r: said(t, r), kind=lambda k: kind_label(t, k), fx_said=lambda r: fx_said(t, r),
+                       phrase=lambda text, prefix="ph": phrase(t, text, prefix))
     sections = list(sections or [])
     audits = _audits(store, doc, contest)
     if audits:
@@ -269,9 +336,10 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         for c in sorted(s["totals"], key=lambda c: -s["totals"][c]):
             if c not in candidates:
                 candidates.append(c)
-    share_groups = {f"{s['name']} ({t('tally_sheets')})": s["shares"] for s in doc["sources"]}
+    share_groups = {f"{s['name']} ({kind_label(t, s.get('kind'))})": s["shares"] for s in doc["sources"]}
     share_groups.update({f"{b['name']} ({t('announced')})": b["shares"] for b in doc["announced"] if b["unit"] is None})
-    figures = {"shares": charts.grouped_bars(share_groups, title=t("chart_shares"))}
+    figures = {"shares": charts.grouped_bars(share_groups, title=t("chart_shares"), fmt=lambda v: fmt["pct"](v, 2),
+                                             label=lambda c: label(t, c))}
     maps = []
     if geojson is not None and doc["sources"]:
         s = max(doc["sources"], key=lambda s: s["units"])
@@ -280,11 +348,12 @@ def write_report(store: Store, out_dir: Path, *, title: str = "Election results 
         values = {names.get(r["id"], r["name"]): r["shares"].get(lead) for r in s["by_region"]}
         maps.append({"title": t("map_share", candidate=lead, source=s["name"]),
                      "svg": charts.choropleth(geojson, values, key=geo_key, title=t("map_share", candidate=lead,
-                                                                                    source=s["name"]))})
+                                                                                    source=s["name"]),
+                                              fmt=lambda v: fmt["pct"](v, 1), no_data=t("no_data"))})
         cov = {names.get(r["id"], r["name"]): r["units"] for r in s["by_region"]}
         maps.append({"title": t("map_tables", source=s["name"]),
                      "svg": charts.choropleth(geojson, cov, key=geo_key, title=t("map_tables", source=s["name"]),
-                                              fmt="{:,.0f}", high="#00441b", low="#f7fcf5")})
+                                              fmt=fmt["num"], high="#00441b", low="#f7fcf5", no_data=t("no_data"))})
     nav = [("sources", "nav_sources"), ("regions", "nav_regions"), ("disagreements", "nav_disagreements"),
            ("validation", "nav_validation"), ("methods", "nav_methods"), ("data", "nav_data")]
     html = env.get_template("report.html").render(

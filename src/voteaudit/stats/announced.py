@@ -33,6 +33,7 @@ from scipy.signal import fftconvolve
 
 from voteaudit.result import TestResult
 from voteaudit.stats.bulletin import Bulletin, decimals_of
+from voteaudit.stats.message import msg
 
 ROUND_REF = (
     "voteaudit METHODS.md 'Announced totals'; observation on Venezuela 2024 bulletin 1 "
@@ -170,8 +171,10 @@ def round_percentage_test(
             f"been tallied rather than derived from percentages, this would happen with probability "
             f"{p:.2g} (about 1 in {one_in:,.0f})."
         )
+        message = msg("st_round_all", m=m, precision=precision, total=N, p=p, one_in=one_in)
     else:
         interp = f"{n_round} of {m} counts are round at {pct} of {N:,}; nothing unusual (p = {p:.2g})."
+        message = msg("st_round_some", n=n_round, m=m, precision=precision, total=N, p=p)
     return TestResult(
         test="round_percentage",
         target=str(bulletin.name),
@@ -183,6 +186,7 @@ def round_percentage_test(
         n=m,
         alpha=alpha,
         interpretation=interp,
+        message=message,
         caveats=caveat + "Probability of the coincidence under the stated model (counts uniform over a window of "
         f"±{window} grid cells, last count fixed by the total), not a probability of fraud; it does not "
         "account for choosing which pattern to test after seeing the data.",
@@ -261,6 +265,8 @@ def bulletin_arithmetic(bulletin: Bulletin) -> TestResult:
     return TestResult(
         test="bulletin_arithmetic", target=str(b.name), level="national", statistic=float(len(failed)),
         p_value=None, flagged=bool(failed), n=len(done), interpretation=interp,
+        message=(msg("st_arith_fail", failed=len(failed), done=len(done), checks="; ".join(c["check"] for c in failed))
+                 if failed else msg("st_arith_pass", done=len(done))),
         caveats="Deterministic checks; percentages are compared at the precision they were printed with.",
         reference="voteaudit METHODS.md 'Announced totals'", details={"checks": checks},
     )
@@ -329,6 +335,13 @@ def bulletin_sequence(
         test="bulletin_sequence", target=f"{previous.name}->{current.name}", level="national",
         statistic=float(len(failed)), p_value=None, flagged=bool(failed), n=len(checks),
         effect_size=turnout_added, interpretation=interp,
+        message=msg("st_sequence", previous=previous.name, current=current.name, added=added_valid,
+                    turnout=msg("st_sequence_turnout", turnout=turnout_added) if turnout_added is not None else "",
+                    shares=msg("st_sequence_shares", shares=[msg("st_cand_share", candidate=lab, share=s)
+                                                             for lab, s in shares.items() if s is not None])
+                    if parts else "",
+                    failed=msg("st_sequence_failed", checks="; ".join(c["check"] for c in failed)) if failed else
+                    msg("st_period")),
         caveats="Progress figures may be on different bases (tables vs registered voters); the registered "
         "voters counted in between are then an estimate.",
         reference="voteaudit METHODS.md 'Announced totals'",

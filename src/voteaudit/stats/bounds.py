@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from voteaudit.stats.message import msg
+
 MANSKI = (
     "Manski (1989), Anatomy of the selection problem, J. Human Resources 24:343-360; "
     "Manski (2003), Partial Identification of Probability Distributions, ch. 1"
@@ -78,6 +80,16 @@ class BoundsResult:
             f"{100 * lead.low:.1f} % and {100 * lead.high:.1f} % of valid votes."
         )
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """:attr:`statement` as a catalogue key and its parameters (``report/locales``)."""
+        lead = self[self.leader]
+        if self.decisive:
+            return msg("st_bounds_decisive", registered=self.uncovered_registered, runner_up=self.runner_up,
+                       leader=self.leader, margin=self.margin_low, low=lead.low)
+        return msg("st_bounds_open", registered=self.uncovered_registered, leader=self.leader, low=lead.low,
+                   high=lead.high)
+
     def to_dict(self) -> dict[str, Any]:
         from voteaudit.result import _clean
 
@@ -92,6 +104,7 @@ class BoundsResult:
                 "decisive": self.decisive,
                 "notes": self.notes,
                 "statement": self.statement,
+                "message": self.message,
                 "reference": MANSKI,
             }
         )

@@ -38,6 +38,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from voteaudit.stats.bulletin import Bulletin, align_columns, group_votes
+from voteaudit.stats.message import msg
 from voteaudit.stats.universe import Universe
 
 
@@ -118,6 +119,37 @@ class Certificate:
         return s + f": at least {self.lower_bound or 0:,} of the {self.covered_tables:,} collected sheets would " \
             f"have to be false (proven lower bound; a solution with {self.min_false_sheets:,} exists)."
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """:attr:`statement` as a catalogue key and its parameters (``report/locales``)."""
+        need = sorted(self.needed, key=lambda n: -n.announced)
+        first = need[0]
+        where = msg("st_wiwt_where_n", n=self.uncovered_tables) if self.uncovered_tables else msg("st_wiwt_where")
+        share = (msg("st_wiwt_share", share=first.share_of_uncovered_registered)
+                 if first.share_of_uncovered_registered is not None and first.votes > 0 else "")
+        neg = [n for n in need if n.votes < 0]
+        if neg:
+            impossible: dict[str, Any] | str = msg("st_wiwt_negative", label=neg[0].label, votes=-neg[0].votes)
+        elif self.implied_turnout is not None and self.implied_turnout > 1:
+            impossible = msg("st_wiwt_turnout", turnout=self.implied_turnout)
+        else:
+            impossible = ""
+        if self.possible_without_false_sheets:
+            ending = msg("st_wiwt_possible")
+        elif self.min_false_sheets is None and self.exact:
+            ending = msg("st_wiwt_never")
+        elif self.min_false_sheets is None:
+            ending = msg("st_wiwt_at_least", n=self.lower_bound or 0)
+        elif self.min_false_sheets == 0:
+            ending = msg("st_wiwt_uncounted")
+        elif self.exact:
+            ending = msg("st_wiwt_exact", n=self.min_false_sheets, covered=self.covered_tables)
+        else:
+            ending = msg("st_wiwt_bound", n=self.lower_bound or 0, covered=self.covered_tables,
+                         found=self.min_false_sheets)
+        return msg("st_wiwt", bulletin=self.bulletin, where=where, registered=self.uncovered_registered,
+                   label=first.label, votes=first.votes, share=share, impossible=impossible, ending=ending)
+
     def to_dict(self) -> dict[str, Any]:
         from voteaudit.result import _clean
 
@@ -140,6 +172,7 @@ class Certificate:
                 "uncounted_sheets": self.uncounted_sheets,
                 "notes": self.notes,
                 "statement": self.statement,
+                "message": self.message,
             }
         )
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
+from voteaudit.stats.message import msg
 from voteaudit.stats.universe import Universe
 
 
@@ -91,6 +92,22 @@ class CoverageResult:
             s += f"; coverage is lowest in {worst.region} ({100 * worst.tables_share:.1f} % of tables)"
         return s + "."
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """:attr:`statement` as a catalogue key and its parameters (``report/locales``)."""
+        n, c = self.national, self.comparison
+        tables = (msg("st_cov_tables_of", covered=n.tables_covered, total=n.tables_total, share=n.tables_share)
+                  if n.tables_total else msg("st_cov_tables", covered=n.tables_covered))
+        registered = (msg("st_cov_registered", covered=n.registered_covered, total=n.registered_total,
+                          share=n.registered_share) if n.registered_total else "")
+        comparison = (msg("st_cov_comparison", uncovered=round(c["mean_registered_uncovered"]),
+                          covered=round(c["mean_registered_covered"]))
+                      if c.get("mean_registered_uncovered") is not None else "")
+        low = [r for r in self.regions if r.tables_share is not None]
+        worst = min(low, key=lambda r: r.tables_share) if low else None
+        lowest = msg("st_cov_lowest", region=worst.region, share=worst.tables_share) if worst else ""
+        return msg("st_cov", tables=tables, registered=registered, comparison=comparison, lowest=lowest)
+
     def to_dict(self) -> dict[str, Any]:
         from voteaudit.result import _clean
 
@@ -101,6 +118,7 @@ class CoverageResult:
                 "comparison": self.comparison,
                 "notes": self.notes,
                 "statement": self.statement,
+                "message": self.message,
             }
         )
 

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
+from voteaudit.stats.message import msg
 from voteaudit.stats.universe import Universe
 
 COCHRAN = "Cochran, Sampling Techniques, 3rd ed. (1977), ch. 6 (ratio estimators, eqs. 6.9, 6.38)"
@@ -139,6 +140,23 @@ class EstimateResult:
             f"{' and '.join(parts)} ({round(100 * self.confidence)} % intervals), assuming {self.assumption}."
         )
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """:attr:`statement` as a catalogue key and its parameters (``report/locales``), for other languages."""
+        order = sorted(range(len(self.estimates)), key=lambda i: -self.estimates[i].share)
+        top = [self.estimates[i] for i in order[:2]]
+        label = msg(f"kind_label_{self.source_kind}" if self.source_kind in SOURCE_LABELS else "kind_label_none")
+        counted = [msg("st_cand_share", candidate=e.candidate, share=e.share) for e in top]
+        if self.complete is None:
+            return msg("st_est_unknown_size", label=label, units=self.n_units, counted=counted)
+        if self.complete:
+            return msg("st_est_complete", label=label, total=self.tables_total, counted=counted)
+        estimator = next((k for k, v in ASSUMPTIONS.items() if v == self.assumption), None)
+        return msg("st_est_projected", units=self.n_units, total=self.tables_total, label=label,
+                   parts=[msg("st_cand_ci", candidate=e.candidate, share=e.share, low=e.ci_low, high=e.ci_high)
+                          for e in top], confidence=self.confidence,
+                   assumption=msg(f"assume_{estimator}") if estimator else self.assumption)
+
     def to_dict(self) -> dict[str, Any]:
         from voteaudit.result import _clean
 
@@ -154,6 +172,7 @@ class EstimateResult:
                 "assumption": self.assumption,
                 "notes": self.notes,
                 "statement": self.statement,
+                "message": self.message,
                 "complete_count": self.complete,
                 "source_kind": self.source_kind,
                 "reference": f"{COCHRAN}; {RAO_WU}",

@@ -251,6 +251,21 @@ class Store(ABC):
         """Announced size of the contest (``units``, ``registered``) where known."""
         return self.state("universe", contest=contest) or {}
 
+    def vocabulary(self) -> dict[str, str]:
+        """What the user calls a unit (``{"unit": "precinct", "units": "precincts"}``), empty when not named.
+
+        Kept in every contest's state (``ingest --unit-label``), so it is the election's, whatever the contest."""
+        names = self.contest_names()
+        return (self.state("vocabulary", contest=names[0]) or {}) if names else {}
+
+    def set_vocabulary(self, unit: str, units: str | None = None) -> dict[str, str]:
+        """Name the unit (singular, and plural: default English-style ``unit + "s"``) in every contest; return
+        what was stored (see :func:`unit_vocabulary`)."""
+        value = unit_vocabulary(unit, units)
+        for name in self.contest_names():
+            self.save_state("vocabulary", value, contest=name)
+        return value
+
     def state(self, key: str, *, contest: str | None = None) -> dict[str, Any] | None:
         """A saved piece of workflow state of one contest (e.g. an audit in progress), or None."""
         value = self._state(self._contest(contest), key)
@@ -352,3 +367,23 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def unit_vocabulary(unit: str, units: str | None = None) -> dict[str, str]:
+    """The checked names of a unit: 1-40 printable characters each (shown in reports, never parsed), the plural
+    by default English-style (precinct → precincts, county → counties). Raises ``InputError`` naming the option."""
+    from voteaudit.model import InputError
+
+    for what, text in (("--unit-label", unit), ("--unit-plural", units)):
+        if text is not None and not (0 < len(text.strip()) <= 40 and text.isprintable()):
+            raise InputError(f"{what} must be 1 to 40 printable characters, got {text!r}", field=what)
+    return {"unit": unit.strip(), "units": (units or _plural(unit.strip())).strip()}
+
+
+def _plural(word: str) -> str:
+    """English plural of a unit's name: precinct → precincts, box → boxes, county → counties."""
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
