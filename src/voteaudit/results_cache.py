@@ -1,15 +1,16 @@
 """Analysis results computed once per store state: ``forensics`` then ``report`` runs the battery once.
 
 A result is kept as JSON under the user's cache directory (``$VOTEAUDIT_CACHE``, else
-``$XDG_CACHE_HOME/voteaudit``, else ``~/.cache/voteaudit``), keyed by the analysis, its parameters and the
-store's state. The state of a DuckDB store is its file's path, size and modification time (and its
-write-ahead log's): any write changes it, so a cached result can never outlive the data it was computed
-from. Server stores (PostgreSQL) are not cached: other processes write to them at any time.
-Set ``VOTEAUDIT_CACHE=off`` to turn caching off.
+``$XDG_CACHE_HOME/voteaudit``, else ``~/.cache/voteaudit``), keyed by the analysis, its parameters, the
+code (:func:`code_state`) and the store's state. The state of a DuckDB store is its file's path, size and
+modification time (and its write-ahead log's): any write changes it, so a cached result can never outlive
+the data or the code it was computed from. Server stores (PostgreSQL) are not cached: other processes
+write to them at any time. Set ``VOTEAUDIT_CACHE=off`` to turn caching off.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,7 +23,19 @@ if TYPE_CHECKING:
     from voteaudit.model import SourceMatrix
     from voteaudit.store import Store
 
-VERSION = 1  # bump when a cached document's shape or an analysis' definition changes
+VERSION = 1  # bump when a cached document's shape changes
+
+
+@functools.cache
+def code_state() -> str:
+    """A fingerprint of the installed voteaudit code (every module's size and modification time): results
+    computed by other code (an upgrade, an edited checkout) are never reused."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        st = path.stat()
+        h.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()
 
 
 def _root() -> Path | None:
@@ -54,7 +67,7 @@ def _file(db: str, analysis: str, params: dict[str, Any]) -> Path | None:
     root, state = _root(), store_state(db)
     if root is None or state is None:
         return None
-    key = json.dumps([VERSION, state, analysis, params], sort_keys=True, default=str)
+    key = json.dumps([VERSION, code_state(), state, analysis, params], sort_keys=True, default=str)
     return root / f"{analysis}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
 
