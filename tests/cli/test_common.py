@@ -132,3 +132,15 @@ def test_help_does_not_load_the_analysis_stack() -> None:
             "if m in sys.modules]\nprint('HEAVY=' + ','.join(heavy))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_the_command_line_needs_no_click() -> None:
+    """Typer >= 0.2x no longer installs Click: the CLI must not import it (core install, README's demo)."""
+    block = "import sys; sys.modules['click'] = None\n"
+    if subprocess.run([sys.executable, "-c", block + "import typer"], capture_output=True, check=False).returncode:
+        pytest.skip("this Typer is built on Click")
+    code = (block + "from voteaudit.cli import main\n"
+            "main(['ingest', '--help'], prog_name='voteaudit')\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "--source SOURCE" in res.stdout

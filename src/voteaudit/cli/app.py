@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 import typer.core
 
 
 def _metavar(param: Any) -> str:
     """A placeholder for people (``--source SOURCE``, ``FILE``, ``--kind official|...``), never a Python type."""
-    desc = getattr(param, "type_descriptor", None)  # Typer >= 0.2x keeps the annotation here
+    desc = getattr(param, "type_descriptor", None)  # Typer's own parameter core keeps the annotation here
+    kind: Any = None
     if desc is not None:
         if desc.is_choice:
             return "|".join(str(c) for c in desc.choices or ())
         kind = desc.annotation
         kind = (getattr(kind, "__args__", None) or (kind,))[0] if desc.is_list else kind
-    else:  # older Typer: Click parameter types
-        if isinstance(param.type, click.Choice):
-            return "|".join(str(c) for c in param.type.choices)
-        kind = {click.types.IntParamType: int, click.types.FloatParamType: float}.get(type(param.type))
+    else:  # Typer on Click: Click parameter types
+        choices = getattr(param.type, "choices", None)
+        if choices:
+            return "|".join(str(c) for c in choices)
+        kind = {"integer": int, "float": float}.get(getattr(param.type, "name", ""))
     if kind is int:
         return "N"
     if kind is float:
         return "NUMBER"
     name = (param.name or "value").upper()
-    return f"{name}..." if param.nargs != 1 and not isinstance(param, click.Option) else name
+    is_option = getattr(param, "param_type_name", "") == "option"
+    return f"{name}..." if param.nargs != 1 and not is_option else name
 
 
-def _label(cmd: click.Command) -> click.Command:
+def _label(cmd: Any) -> Any:
     for param in cmd.params:
         if param.metavar is None and not getattr(param, "is_flag", False):
             param.metavar = _metavar(param)
