@@ -26,7 +26,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from voteaudit.store import Store
 
-DEFAULT_DB = "voteaudit.duckdb"
+DEFAULT_DB = "voteaudit.duckdb"  # = voteaudit.store.DEFAULT_DB, kept here so that --help never imports the store
 KindName = Literal["official", "independent", "observer", "audit"]  # voteaudit.model.Kind, without numpy
 
 
