@@ -99,12 +99,18 @@ class Election:
         ids = m.unit_ids.tolist()
         labels = self.store.labels(sorted({p for level in m.path for p in level.tolist()}))
         cols: dict[str, Any] = {"unit": ids}
-        for depth, (name, level) in enumerate(zip(m.levels, m.path, strict=True)):
-            parts = [p.split(".")[depth] if p.count(".") >= depth else p for p in level.tolist()]
-            cols[name] = parts
-            cols[f"{name}_name"] = [labels.get(p) for p in level.tolist()]
+        parent: list[str] | None = None
+        for name, level in zip(m.levels, m.path, strict=True):
+            here = level.tolist()
+            cols[name] = here if parent is None else [p[len(q) + 1:] for p, q in zip(here, parent, strict=True)]
+            cols[f"{name}_name"] = [labels.get(p) for p in here]
+            parent = here
         for key in PER_UNIT:
             cols[key] = pd.array([None if v < 0 else int(v) for v in getattr(m, key).tolist()], dtype="Int64")
+        taken = [c for c in m.candidates if c in cols or c == "flags"]
+        if taken:  # never let a candidate's votes overwrite a key, count or the flags
+            raise VoteauditError(f"candidate name(s) {', '.join(map(repr, taken))} clash with the results' own "
+                                 "columns; read them with .store.matrix(source) instead")
         for j, cand in enumerate(m.candidates):
             cols[cand] = m.votes[:, j]
         cols["flags"] = [list(f) for f in m.flags] if len(m.flags) == len(ids) else [[] for _ in ids]
@@ -136,26 +142,21 @@ class Election:
 
         doc = evidence(self.store, source, confidence=confidence, n_boot=n_boot, seed=seed,
                        **_contest_kw(evidence, contest))
-        est = doc.get("estimate") or {}
-        rows = []
-        for cand, share in (est.get("shares") or {}).items():
-            row = {"candidate": cand, "share": share}
-            for key in ("ci_low", "ci_high", "votes"):
-                val = est.get(key)
-                if isinstance(val, dict):
-                    row[key] = val.get(cand)
-            rows.append(row)
-        frame = _pandas().DataFrame(rows)
+        per_candidate = (doc.get("estimate") or {}).get("estimates") or {}  # empty: a complete count, no projection
+        rows = [{"candidate": cand, **{k: e.get(k) for k in ("share", "ci_low", "ci_high", "votes", "se", "method")}}
+                for cand, e in per_candidate.items()]
+        frame = _pandas().DataFrame(rows, columns=["candidate", "share", "ci_low", "ci_high", "votes", "se", "method"])
         frame.attrs["evidence"] = doc
         return frame
 
     def forensics(self, source: str, level: str | None = None, tests: list[str] | None = None, *,
                   alpha: float = 0.05, seed: int = 0, contest: str | None = None) -> pd.DataFrame:
         """One row per result of the forensics battery (``voteaudit forensics --json``'s list, flattened)."""
-        from voteaudit.forensics import run_battery
+        from voteaudit.results_cache import forensics_docs
 
         m = self.store.matrix(source, contest=contest)
-        results = [r.to_dict() for r in run_battery(m, level=level, alpha=alpha, seed=seed, tests=tests)]
+        names = self.store.labels(sorted(set(m.path[m.levels.index(level)].tolist()))) if level else None
+        results = forensics_docs(self.store, m, level=level, alpha=alpha, seed=seed, tests=tests, names=names)
         return _pandas().json_normalize(results, max_level=0) if results else _pandas().DataFrame()
 
     def close(self) -> None:
@@ -187,8 +188,8 @@ def _contest_kw(fn: Any, contest: str | None) -> dict[str, Any]:
 
 
 def _frame_to_parquet(data: Any, folder: Path, source: str) -> Path:
-    """A pandas/polars DataFrame or Arrow table as a Parquet file of text columns (ingest then parses every cell
-    as it would a CSV's, so a float column is checked the same way)."""
+    """A pandas/polars DataFrame or Arrow table as a Parquet file (ingest validates its cells by the same count rule
+    as any file's: a fractional float or a boolean is refused, naming the row and column)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -33,7 +33,8 @@ def disputed_submissions(store: Store) -> list[dict[str, Any]]:
     conn = getattr(store, "conn", None)
     if conn is None or conn.execute("SELECT to_regclass('submissions')").fetchone()[0] is None:
         return []
-    return [{"submission_id": int(i), "unit": u, "results": {k: int(v) for k, v in (r or {}).items()},
+    # the server stores each submission's canonical document: {"unit": ..., "results": {candidate: votes}, ...}
+    return [{"submission_id": int(i), "unit": u, "results": {k: int(v) for k, v in r["results"].items()},
              "status": st} for i, u, r, st in conn.execute(
                 "SELECT submission_id, unit, results, status FROM submissions WHERE unit IN (SELECT unit FROM "
                 "submissions WHERE status = 'disputed') AND status IN ('disputed', 'accepted', 'pending') "

@@ -59,9 +59,17 @@ def test_notebook_session_matches_the_cli(tmp_path: Path, files: tuple[Path, pd.
         one = rows[17]
         got = res[res["unit"] == f"{one['region']}.{one['district']}.{one['table']}".lower()]
         assert len(got) == 1 and int(got["Candidate B"].iloc[0]) == int(one["Candidate B"])
+        assert (got["region"].iloc[0], got["district"].iloc[0], got["table"].iloc[0]) == \
+            (one["region"].lower(), one["district"].lower(), one["table"].lower())  # each level's own key
 
         cmp = e.compare()
         fx = e.forensics("authority", tests=["second_digit", "last_digit"])
+        est = e.estimate("observers", n_boot=200)
+    cli_est = cli_json(db, "estimate", "--source", "observers", "--boot", "200")["estimate"]["estimates"]
+    assert sorted(est["candidate"]) == sorted(cli_est) == sorted(cands)
+    for _, row in est.iterrows():
+        assert row["share"] == pytest.approx(cli_est[row["candidate"]]["share"])
+        assert row["ci_low"] == pytest.approx(cli_est[row["candidate"]]["ci_low"])
     doc = cli_json(db, "compare")
     for s in doc["sources"]:
         mine = cmp[cmp["source"] == s["name"]].set_index("candidate")

@@ -23,7 +23,13 @@ GOOD = [*BASE, "--contest-column", "office", "--registered-row", "Registered Vot
 WIDE = "precinct,reg,a,b,a2\n1,100,10,20,5\n2,90,x1,7,1\n"
 WIDE_BASE = ["--source", "w", "--kind", "official", "--unit", "precinct", "--candidate", "a", "--candidate", "b"]
 
+CLASH = ("county,precinct,office,district,candidate,votes\n"
+         "A,1,Mayor,,Ann,10\nA,1,Mayor,,Bob,5\nA,2,,Mayor,Ann,7\nA,2,,Mayor,Bob,3\n")
+
 CASES = [
+    ("two column combinations, one contest name", CLASH,
+     [*BASE, "--contest-column", "office", "--contest-column", "district"],
+     ["contest 'Mayor' comes from different values", "would be merged"], 2, "office, district"),
     # (id, file text, flags, expected substrings of the message, row, field)
     ("unknown contest", LONG, [*GOOD, "--contest", "Sheriff"], ["no contest 'Sheriff' in the file", "'Council'"],
      None, "--contest"),

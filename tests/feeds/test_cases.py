@@ -18,6 +18,7 @@ from voteaudit.demo import DEMO_SOURCES, demo_file
 from voteaudit.ingest import ingest_file, load_mapping
 from voteaudit.ingest.bulletins import read_bulletins
 from voteaudit.model import VoteauditError
+from voteaudit.server.submissions import canonical
 from voteaudit.store import Store, open_store
 
 ACTAS = ["NM", "EG", "LM", "JABE", "JOBR", "AE", "CF", "DC", "EM", "BERA"]
@@ -138,7 +139,7 @@ def test_on_postgresql_closing_goes_to_the_audit_log_and_disputes_are_cases(pg_u
         for user, results, status in ((1, {c: stored[c] for c in CANDIDATES}, "disputed"), (2, theirs, "disputed")):
             conn.execute("INSERT INTO submissions (user_id, kind, content_sha256, unit, results, status) "
                          "VALUES (%s, 'results', %s, '1.1', %s, %s)",
-                         [user, f"sha{user}", json.dumps(results), status])
+                         [user, f"sha{user}", json.dumps(canonical("1.1", results, {})), status])
         doc = cases_of(store).to_dict()
         [dispute] = [c for c in doc["cases"] if c["kind"] == "disputed_submission"]
         assert dispute["unit"] == "1.1" and dispute["margin_effect"] == 30  # B +30 moves A - B by 30

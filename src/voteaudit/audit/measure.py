@@ -9,6 +9,7 @@ are counted as the worst case meanwhile), and, once every table has been hand-co
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,7 +214,7 @@ def _polled(contest, sampled: list[str], audited: dict[str, np.ndarray]) -> tupl
     for u in dict.fromkeys(sampled):
         if u in audited:
             counts += audited[u]
-    drawn = {u: sampled.count(u) for u in dict.fromkeys(sampled)} if len(sampled) < 5000 else {}
+    drawn = dict(Counter(sampled))
     over = [u for u, c in drawn.items() if u in audited and audited[u].sum() > c]
     if over:
         raise ValueError(f"more votes recorded than ballots drawn from tables {', '.join(over[:10])}")

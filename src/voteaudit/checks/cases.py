@@ -93,10 +93,6 @@ def case_id(kind: str, unit: str | None, core: Any) -> str:
     return hashlib.sha256(f"{kind}\x1f{unit}\x1f{text}".encode()).hexdigest()[:16]
 
 
-def _col(m: SourceMatrix, name: str) -> int | None:
-    key = candidate_key(name)
-    return next((j for j, c in enumerate(m.candidates) if candidate_key(c) == key), None)
-
 
 def basis_totals(matrices: Sequence[SourceMatrix]) -> tuple[dict[str, int], dict[str, Any]]:
     """Votes per candidate with every table counted once (largest source first, then tables only others have)."""

@@ -35,7 +35,8 @@ class CrossContestTable:
 
 def _ballots(m: SourceMatrix) -> tuple[np.ndarray, np.ndarray]:
     """Per unit: ballots cast (-1 where not given) and ballots counted (valid or candidate sum, + null + blank)."""
-    valid = np.where(m.valid >= 0, m.valid, m.votes.sum(axis=1))
+    others = sum(m.other_votes.values()) if m.other_votes else 0  # write-ins, over/under votes: ballots too
+    valid = np.where(m.valid >= 0, m.valid, m.votes.sum(axis=1) + others)
     counted = valid + np.clip(m.null, 0, None) + np.clip(m.blank, 0, None)
     return m.cast, counted
 

@@ -24,19 +24,10 @@ from voteaudit.cli.common import (
     store_at,
 )
 
-#: Cells starting with these are written with a leading apostrophe so spreadsheets do not run them.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet shows as text: user text that looks like a formula is quoted."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
 
 def csv_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
     """The table as CSV rows (header first): one line per area and target, four columns per indicator."""
+    from voteaudit.exports import csv_cell
     from voteaudit.forensics.eftoolkit import INDICATORS
 
     head = ["area_id", "area_name", "level", "target", "obs"]
@@ -90,11 +81,9 @@ def indicators(
 
     if replicates < 0:
         refuse(f"--replicates must be 0 or more, not {replicates}")
-    if contest is not None and not as_json:
-        err.print(safe(f"--contest {contest!r}: this store holds one contest; the table is computed for it."))
     with progress(as_json) as step, store_at(db, read_only=True) as store:
         step(f"loading {source}")
-        m = store.matrix(source)
+        m = store.matrix(source, contest)
         lvl = _level_name(store, level)
         names: dict[str, str] = {}
         if lvl is not None:

@@ -149,15 +149,16 @@ def second_digit_test(x: np.ndarray, *, alpha: float = 0.05, seed: int = 0, boot
         "cramers_v": float(np.sqrt(chi2 / n_elig)),
     })
     effect(res, mean - BENFORD_SECOND_MEAN, (lo - BENFORD_SECOND_MEAN, hi - BENFORD_SECOND_MEAN))
-    verdict = ("differ materially from" if res.flagged else
-               "differ, but not materially, from" if res.significant else "are consistent with")
-    res.interpretation = (
-        f"The second digits of {target or 'the'} counts (n = {n_elig}) {verdict} Benford's second-digit "
-        f"law (chi2 = {chi2:.1f}, df 9, p = {p:.3g}); mean second digit {mean:.3f} "
+    res.describe = lambda res: (  # re-decided by conclude() after an adjustment across areas or a new threshold
+        f"The second digits of {target or 'the'} counts (n = {n_elig}) "
+        + ("differ materially from" if res.flagged else
+           "differ, but not materially, from" if res.significant else "are consistent with")
+        + f" Benford's second-digit law (chi2 = {chi2:.1f}, df 9, p = {p:.3g}); mean second digit {mean:.3f} "
         f"(95 % CI {lo:.3f}-{hi:.3f}) vs 4.187. Honest counts of tables of a few hundred voters are "
         "often not Benford-distributed: believe second_digit_calibrated, which compares with honest "
         "counting noise in tables like these."
     )
+    res.interpretation = res.describe(res)
     res.caveats = (
         "Honest counts need not follow Benford's law (Deckert, Myagkov & Ordeshook 2011; Mebane himself "
         "calls some digit-test results implausible). A deviation is a reason to look closer, not evidence "
@@ -206,14 +207,15 @@ def second_digit_calibrated_test(x: np.ndarray, n: np.ndarray, *, groups: np.nda
                         "null_expected_share": null_share.round(5).tolist(), "mean_second_digit": mean,
                         "null_mean_second_digit": null_mean, **info})
     effect(res, mean - null_mean, (lo - null_mean, hi - null_mean))
-    verdict = ("materially more uneven than" if res.flagged else
-               "more uneven (but not materially) than" if res.significant else "as expected from")
-    res.interpretation = (
-        f"The second digits of {target or 'the'} counts (n = {n_use}) are {verdict} honest counting noise "
-        f"in tables like these (chi2 = {chi2:.1f}, df {df}, p = {p:.3g}); mean second digit {mean:.3f} vs "
-        f"{null_mean:.3f} under honest noise. This is the digit result to believe: the published 2BL "
-        "(second_digit) compares with Benford's law, which honest counts of this size need not follow."
+    res.describe = lambda res: (  # re-decided by conclude() after an adjustment across areas or a new threshold
+        f"The second digits of {target or 'the'} counts (n = {n_use}) are "
+        + ("materially more uneven than" if res.flagged else
+           "more uneven (but not materially) than" if res.significant else "as expected from")
+        + f" honest counting noise in tables like these (chi2 = {chi2:.1f}, df {df}, p = {p:.3g}); mean second "
+        f"digit {mean:.3f} vs {null_mean:.3f} under honest noise. This is the digit result to believe: the "
+        "published 2BL (second_digit) compares with Benford's law, which honest counts of this size need not follow."
     )
+    res.interpretation = res.describe(res)
     res.caveats = (
         "The null model (area mean share, logit-normal table spread, binomial counting) is an "
         "approximation: with very many tables small model misfit can become significant, hence the "
@@ -256,10 +258,9 @@ def last_digit_test(x: np.ndarray, *, alpha: float = 0.05, target: str = "",
         "adjacent_pair": share_test(d == 1, 0.18),
     }
     effect(res, tvd, (lo, hi))
-    res.effect_size = tvd
-    verdict = "are not" if res.significant else "are"
     res.describe = lambda res: (
-        f"The last digits of {target or 'the'} counts (n = {n}) {verdict} consistent with equally likely "
+        f"The last digits of {target or 'the'} counts (n = {n}) {'are not' if res.significant else 'are'} "
+        "consistent with equally likely "
         f"digits (chi2 = {chi2:.1f}, df 9, p = {p:.3g}); {100 * tvd:.1f} % of digits would have to "
         "change to make them uniform" + ("" if res.flagged or not res.significant else
                                          " (below the materiality threshold: not flagged)")

@@ -26,6 +26,8 @@ tables, with observed +/- 1.96 MC SD as its interval; also the 99.9th percentile
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from scipy.special import gammaln
 
@@ -142,7 +144,9 @@ def _probabilities(c: Counts, reg, t, b, share, *, step: int, tol: float):
     """q_T, q_L for ``step``; integer (1) and multiple-of-5 grids come from one pass, cached per input."""
     if step not in (1, 5):
         return (grid_probability(reg, t, step=step, tol=tol), grid_probability(b, share, step=step, tol=tol))
-    key = (id(c.votes), id(c.registered), c.n, tol)
+    # keyed by the inputs' content (not object ids, which are reused): a leader share over other ballots is a new key
+    key = (c.n, tol, hashlib.blake2b(b"".join(np.ascontiguousarray(a).tobytes() for a in (reg, t, b, share)),
+                                     digest_size=16).digest())
     if _CACHE.get("key") != key:
         t1, t5 = grid_probability(reg, t, step=1, tol=tol, coarse=5)
         l1, l5 = grid_probability(b, share, step=1, tol=tol, coarse=5)
@@ -216,7 +220,7 @@ def grid_tests(c: Counts, *, test: str, step: int, alpha: float = 0.05, seed: in
             out.append(res.not_tested("the Monte-Carlo null has no spread."))
             continue
         effect(res, excess / n, ((excess - 1.96 * mc_sd) / n, (excess + 1.96 * mc_sd) / n), count=excess)
-        on = obs_t & obs_l if target.startswith("turnout or") else obs
+        on = obs  # the units counted are the units listed ("turnout or leader": either on the grid)
         res.units_flagged_total = int(on.sum()) if res.significant else 0
         if res.significant:
             res.units_flagged = listed(ids, on)

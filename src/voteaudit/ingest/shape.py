@@ -117,6 +117,14 @@ def split(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: Mapping, *, or
         if bad:
             raise InputError("empty contest: every --contest-column is empty on this row", file=origin, row=bad[0],
                              field=mapping.contest_columns[0])
+        if len(contest_cols) > 1:  # two different column combinations must never join into one contest name
+            values = ", ".join(f"coalesce(trim({x}), '')" for x in contest_cols)
+            clash = one(con, f"SELECT min(__row), __contest FROM raw_k WHERE NOT __special GROUP BY __contest "
+                             f"HAVING count(DISTINCT [{values}]) > 1 LIMIT 1")
+            if clash:
+                raise InputError(f"contest {clash[1]!r} comes from different values of the contest columns (e.g. an "
+                                 "empty part in one row, a ' / ' inside a value in another): they would be merged",
+                                 file=origin, row=clash[0], field=", ".join(mapping.contest_columns))
 
     # 3. counts of summed columns and special rows are validated where they are (the rest by stage)
     con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_k WHERE NOT __missing")

@@ -220,6 +220,43 @@ class Store(ABC):
                       feed: bool = False) -> list[ImportResult]:
         """Store several batches (e.g. every contest of one file) in one transaction: all or nothing."""
 
+    def _write_batches(self, batches: list[Batch], source: str, kind: str, strict: bool, contest: str | None,
+                       as_of: datetime | str | None, feed: bool) -> list[ImportResult]:
+        """The body of :meth:`write_imports`, inside the backend's transaction: check the source's kind, then
+        write each batch not already imported in its contest (recording a feed's version)."""
+        file = batches[0].file if batches else None
+        stored = self._source_kind(source)
+        if stored is not None and stored != kind:
+            raise InputError(f"source {source!r} is already stored with kind {stored!r}, not {kind!r}",
+                             file=file, field="--kind")
+        published = self._feed_as_of(source, feed, as_of, file)
+        results = []
+        for batch in batches:
+            cid = self._contest(batch.contest or contest, create=True)
+            name = dict(self._contest_rows())[cid]
+            if self._has_import(source, batch.sha256, cid):
+                results.append(ImportResult(source, batch.file, batch.sha256, "already imported",
+                                            rows=batch.rows, contest=name))
+            else:
+                results.append(self._write_import(batch, source, kind, strict, cid, name,
+                                                  feed=published is not None))
+            if published is not None:
+                self._record_version(results[-1], source, cid, published, declare=feed)
+        return results
+
+    @abstractmethod
+    def _source_kind(self, source: str) -> str | None:
+        """The kind the source is stored with (None: a new source)."""
+
+    @abstractmethod
+    def _has_import(self, source: str, sha256: str, contest_id: int) -> bool:
+        """Whether this file (by sha256) is already imported for the source in the contest."""
+
+    @abstractmethod
+    def _write_import(self, batch: Batch, source: str, kind: str, strict: bool, cid: int, contest: str, *,
+                      feed: bool = False) -> ImportResult:
+        """Write one batch (inside the caller's transaction)."""
+
     @abstractmethod
     def write_bulletins(self, bulletins: list[Bulletin], universe: dict[str, int], *,
                         contest: str | None = None) -> list[str]:

@@ -169,32 +169,22 @@ class DuckDBStore(Store):
                       contest: str | None = None, as_of: datetime | str | None = None,
                       feed: bool = False) -> list[ImportResult]:
         con = self.con
-        row = one(con, "SELECT kind FROM sources WHERE name = ?", [source])
-        if row is not None and row[0] != kind:
-            raise InputError(f"source {source!r} is already stored with kind {row[0]!r}, not {kind!r}",
-                             file=batches[0].file if batches else None, field="--kind")
-        published = self._feed_as_of(source, feed, as_of, batches[0].file if batches else None)
         con.execute("BEGIN")
         try:
-            results = []
-            for batch in batches:
-                cid = self._contest(batch.contest or contest, create=True)
-                name = dict(self._contest_rows())[cid]
-                done = one(con, "SELECT 1 FROM imports i JOIN sources s USING (source_id) WHERE s.name = ? "
-                                "AND i.sha256 = ? AND i.contest_id = ?", [source, batch.sha256, cid])
-                if done:
-                    results.append(ImportResult(source, batch.file, batch.sha256, "already imported",
-                                                rows=batch.rows, contest=name))
-                else:
-                    results.append(self._write_import(batch, source, kind, strict, cid, name,
-                                                      feed=published is not None))
-                if published is not None:
-                    self._record_version(results[-1], source, cid, published, declare=feed)
+            results = self._write_batches(batches, source, kind, strict, contest, as_of, feed)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         return results
+
+    def _source_kind(self, source: str) -> str | None:
+        row = one(self.con, "SELECT kind FROM sources WHERE name = ?", [source])
+        return None if row is None else row[0]
+
+    def _has_import(self, source: str, sha256: str, contest_id: int) -> bool:
+        return one(self.con, "SELECT 1 FROM imports i JOIN sources s USING (source_id) WHERE s.name = ? "
+                             "AND i.sha256 = ? AND i.contest_id = ?", [source, sha256, contest_id]) is not None
 
     def _write_import(self, batch: Batch, source: str, kind: str, strict: bool, cid: int,
                       contest: str, *, feed: bool = False) -> ImportResult:

@@ -191,30 +191,20 @@ class PostgresStore(Store):
                       contest: str | None = None, as_of: datetime | str | None = None, feed: bool = False,
                       also: Callable[[psycopg.Connection], None] | None = None) -> list[ImportResult]:
         conn = self.conn
-        results = []
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
-            row = self._one("SELECT kind FROM sources WHERE name = %s", [source])
-            if row is not None and row[0] != kind:
-                raise InputError(f"source {source!r} is already stored with kind {row[0]!r}, not {kind!r}",
-                                 file=batches[0].file if batches else None, field="--kind")
-            published = self._feed_as_of(source, feed, as_of, batches[0].file if batches else None)
-            for batch in batches:
-                cid = self._contest(batch.contest or contest, create=True)
-                name = dict(self._contest_rows())[cid]
-                done = self._one("SELECT 1 FROM imports i JOIN sources s USING (source_id) WHERE s.name = %s "
-                                 "AND i.sha256 = %s AND i.contest_id = %s", [source, batch.sha256, cid])
-                if done:
-                    results.append(ImportResult(source, batch.file, batch.sha256, "already imported",
-                                                rows=batch.rows, contest=name))
-                else:
-                    results.append(self._write_import(batch, source, kind, strict, cid, name,
-                                                      feed=published is not None))
-                if published is not None:
-                    self._record_version(results[-1], source, cid, published, declare=feed)
+            results = self._write_batches(batches, source, kind, strict, contest, as_of, feed)
             if also is not None:
                 also(conn)
         return results
+
+    def _source_kind(self, source: str) -> str | None:
+        row = self._one("SELECT kind FROM sources WHERE name = %s", [source])
+        return None if row is None else row[0]
+
+    def _has_import(self, source: str, sha256: str, contest_id: int) -> bool:
+        return self._one("SELECT 1 FROM imports i JOIN sources s USING (source_id) WHERE s.name = %s "
+                         "AND i.sha256 = %s AND i.contest_id = %s", [source, sha256, contest_id]) is not None
 
     def _copy(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         cols = ", ".join(f'"{c}"' for c in columns)
